@@ -1,0 +1,22 @@
+# PGXS build for collect. The install script is assembled from the
+# fragments in sql/install/ (one per concern, applied in name order) so that
+# each module keeps its own DDL next to its own tests.
+EXTENSION   = collect
+MODULE_big  = collect
+SRCS        = $(sort $(wildcard src/*.c src/providers/*.c))
+OBJS        = $(SRCS:.c=.o)
+DATA_built  = sql/collect--0.1.sql
+DATA        = $(filter-out $(DATA_built),$(wildcard sql/collect--*--*.sql))
+PG_CPPFLAGS = -Isrc -std=gnu11 -Wall -Wmissing-prototypes
+SHLIB_LINK  = -lcurl
+
+# every sql/*.sql that is not an install/upgrade script is a pg_regress test
+REGRESS      = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/collect--%,$(wildcard sql/*.sql))))
+REGRESS_OPTS = --dbname=contrib_regression
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+sql/collect--0.1.sql: $(sort $(wildcard sql/install/*.sql))
+	cat $^ > $@

@@ -1,0 +1,34 @@
+------------------------------------------------------------------------
+-- Scheduling with pg_cron. pg_cron lives in one database per cluster
+-- (cron.database_name). Installed there (CREATE EXTENSION pg_cron first,
+-- or CASCADE from a dependent extension), collect schedules its own jobs.
+-- In any other database pg_cron is optional: the DBA runs the command from
+-- collect.cron_schedule_command() in the cron database, which schedules
+-- the same jobs with cron.schedule_in_database.
+------------------------------------------------------------------------
+-- The jobs collect wants: name suffix, schedule, command.
+CREATE FUNCTION @extschema@.cron_jobs(OUT job text, OUT schedule text, OUT command text)
+  RETURNS SETOF record LANGUAGE sql IMMUTABLE
+  AS $$ VALUES ('tick', '* * * * *', 'SELECT collect.tick()') $$;
+
+-- SQL to run in the cron database to schedule collect's jobs for this one.
+CREATE FUNCTION @extschema@.cron_schedule_command() RETURNS text
+  LANGUAGE sql STABLE
+  AS $$ SELECT string_agg(format('SELECT cron.schedule_in_database(%L, %L, %L, %L);',
+                                 'collect-' || j.job || '-' || current_database(), j.schedule, j.command,
+                                 current_database()), E'\n')
+          FROM @extschema@.cron_jobs() j $$;
+
+DO $cron$
+DECLARE j record;
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+    FOR j IN SELECT * FROM @extschema@.cron_jobs() LOOP
+      PERFORM cron.schedule('collect-' || j.job || '-' || current_database(), j.schedule, j.command);
+    END LOOP;
+  ELSE
+    RAISE NOTICE 'pg_cron is not installed in database "%"; collect''s jobs are not scheduled', current_database()
+      USING HINT = 'In the cron database (cron.database_name) run: SELECT collect.cron_schedule_command() here and execute its output there.';
+  END IF;
+END
+$cron$;

@@ -1,0 +1,105 @@
+/*
+ * collect.h: the one prelude every collect C file includes: PostgreSQL
+ * headers, the shared types (money in integer cents, the practice policy)
+ * and each module's entry points. No logic here.
+ */
+#ifndef COLLECT_H
+#define COLLECT_H
+
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+#include "pgtime.h"
+
+/* Money is integer cents in C, numeric in SQL; never floating point. */
+typedef int64 Cents;
+
+/* money.c */
+extern Cents numeric_to_cents(Datum numeric);
+extern Datum cents_to_numeric(Cents cents);
+extern char *cents_to_cstring(Cents cents);	/* "1234.50" */
+extern char *cents_to_dollars(Cents cents);	/* "$1,234.50" */
+
+/* validate.c: shared input checks, each ereports with its own SQLSTATE */
+extern void validate_timezone(const char *tzname, const char *what);
+extern void validate_e164(const char *phone);
+extern void validate_email(const char *email);
+extern void validate_language(const char *language);
+extern pg_tz *timezone_lookup(const char *tzname);
+
+/* One cadence step of the practice policy */
+typedef struct CadenceStep
+{
+	int			day;			/* days after the balance came due */
+	char		channel[16];	/* sms, email, letter, voice, call_task */
+	char		template_name[48];
+} CadenceStep;
+
+#define MAX_CADENCE_STEPS 16
+#define MAX_INSTALLMENT_TIERS 8
+
+typedef struct InstallmentTier
+{
+	Cents		under;			/* -1: no upper bound */
+	int			count;
+} InstallmentTier;
+
+/* policy.c: the practice policy merged over collect.policy_default */
+typedef struct Policy
+{
+	Cents		min_outreach_balance;
+	int			n_cadence;
+	CadenceStep cadence[MAX_CADENCE_STEPS];
+	Cents		text_first_below;
+	Cents		email_first_above;
+	Cents		plan_offer_above;
+	int			plan_offer_after_days;
+	int			n_tiers;
+	InstallmentTier tiers[MAX_INSTALLMENT_TIERS];
+	int			plan_auto_approve_max_installments;
+	Cents		plan_auto_approve_max_balance;
+	int			plan_day_of_month;
+	int			plan_reminder_days_before;
+	int			payment_retry_after_hours;
+	int			payment_max_retries;
+	int			placement_review_after_days;
+	int			settlement_min_age_days;
+	int			settlement_max_discount_pct;
+	Cents		settlement_approval_above;
+	int			hardship_support_months;
+	char		refund_sweep[16];
+	int			refund_due_business_days;
+	int			no_show_pause_hours;
+	int			contact_hour_start;
+	int			contact_hour_end;
+	int			call_max_attempts_7d;
+	int			call_quiet_days_after_conversation;
+	int			recent_touch_quiet_hours;
+	char		state_preset[16];
+	bool		nonprofit_hospital;
+	char		pay_link_base[256];
+	char		assistance_link[256];
+	int			pay_link_valid_days;
+} Policy;
+
+extern void policy_validate(Jsonb *policy);
+extern void policy_load(const char *practice_id, Policy *out);	/* via SPI */
+
+/* account.c: pure account arithmetic (no SPI, no clock) */
+extern const char *aging_bucket_for(int days_past_due);
+extern int	days_between(DateADT from, DateADT to);
+extern DateADT local_date(TimestampTz ts, pg_tz *tz);
+
+#endif							/* COLLECT_H */
