@@ -52,7 +52,7 @@ INSERT INTO collect.practice VALUES ('p 2', 'Space in id', 'UTC');
 SELECT pg_temp.unchanged() AS nothing_written;
 
 -- case 6
-INSERT INTO collect.practice VALUES ('p2', 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'UTC');
+INSERT INTO collect.practice (practice_id, name, timezone, created_at) VALUES ('p2', 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', 'UTC', '2026-01-01');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT pg_temp.unchanged() AS nothing_written;
 
@@ -232,7 +232,7 @@ INSERT INTO collect.patient (practice_id, patient_id, language) VALUES ('p1', 'x
 SELECT pg_temp.unchanged() AS nothing_written;
 
 -- case 42
-INSERT INTO collect.patient (practice_id, patient_id, first_name) VALUES ('p1', 'x1', 'yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy');
+INSERT INTO collect.patient (practice_id, patient_id, created_at, first_name) VALUES ('p1', 'x1', '2026-01-01', 'yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT pg_temp.unchanged() AS nothing_written;
 
@@ -327,7 +327,7 @@ INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, 
 SELECT pg_temp.unchanged() AS nothing_written;
 
 -- case 61
-INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, note) VALUES ('p1', 'a', 'bad-1', 'charge', 10.00, repeat('n', 2001));
+INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, posted_at, note) VALUES ('p1', 'a', 'bad-1', 'charge', 10.00, '2026-01-01', repeat('n', 2001));
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT pg_temp.unchanged() AS nothing_written;
 
