@@ -3,7 +3,7 @@
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS collect CASCADE;
 CREATE EXTENSION collect;
-\set VERBOSITY default
+\set VERBOSITY terse
 \set SHOW_CONTEXT never
 
 INSERT INTO collect.practice VALUES ('p1', 'Smile Dental', 'America/Chicago');
