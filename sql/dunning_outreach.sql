@@ -2,6 +2,8 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS collect CASCADE;
 CREATE EXTENSION collect;
 SET TIME ZONE 'UTC';
+\set VERBOSITY terse
+\set SHOW_CONTEXT never
 
 INSERT INTO collect.practice (practice_id, name, timezone) VALUES ('p1', 'Maple Dental', 'America/Chicago');
 INSERT INTO collect.patient (practice_id, patient_id, first_name, phone, email, language, sms_consent, email_consent)
@@ -31,7 +33,9 @@ INSERT INTO collect.channel_opt_out VALUES ('p1', 'cal', 'sms', '2026-03-04 10:0
 SELECT collect.send_block_reason('p1', 'cal', 'sms', '2026-03-05 18:00Z') AS cal_opted_out,
        collect.send_block_reason('p1', 'cal', 'sms', '2026-03-05 18:00Z', 'opt_out_confirmation') IS NULL AS confirmation_ok;
 SELECT collect.send_block_reason('p1', 'nobody', 'sms', '2026-03-05 18:00Z');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT collect.send_block_reason('p1', 'ann', 'sms', '2026-03-05 18:00Z', 'bogus');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 -- enqueue: an sms in hours, with a pay link and an opt-out line, never the ledger note
 SELECT collect.enqueue_message('p1', 'ann', 'sms', 'test:1', 'first_text', NULL, NULL, '2026-03-05 03:30Z') > 0 AS queued;
@@ -57,10 +61,15 @@ SELECT subject, body LIKE E'%your insurance paid $10.00. What is left for you is
   FROM collect.outbox WHERE patient_id = 'cal';
 -- errors: unknown variable, unknown template, unknown placeholder in a new template, call_task
 SELECT collect.enqueue_message('p1', 'cal', 'email', 'test:4', 'insurance_paid', '{"diagnosis": "x"}', NULL, '2026-03-05 15:00Z');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT collect.enqueue_message('p1', 'cal', 'email', 'test:4', 'no_such_template', NULL, NULL, '2026-03-05 15:00Z');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 INSERT INTO collect.message_template VALUES ('bad', 'en', 'sms', NULL, 'Hi {{first_name}} about {{diagnosis}}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 INSERT INTO collect.message_template VALUES ('bad', 'en', 'sms', NULL, 'Hi {{first_name');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT collect.enqueue_message('p1', 'cal', 'call_task', 'test:5', 'call', NULL, NULL, '2026-03-05 15:00Z');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 -- render preview with extra vars
 SELECT subject IS NULL AS no_subject, body FROM collect.render_message('p1', 'ann', 'sms', 'rebook', NULL, '2026-03-05 15:00Z');
 
@@ -72,3 +81,6 @@ SELECT (collect.verify_pay_link('https://evil.example/?p=p1&u=ann&a=1&e=1&s=00',
 
 -- tasks: one open per patient and kind, with the written summary
 SELECT collect.task_summary('p1', 'cal', 'a payment plan or a financial-assistance talk', '2026-04-23 15:00Z');
+
+-- nothing was left behind by the failed calls above
+SELECT (SELECT count(*) FROM collect.outbox) AS outbox_rows, (SELECT count(*) FROM collect.message_template WHERE template_name = 'bad') AS bad_templates;
