@@ -52,7 +52,6 @@ typedef struct OutreachTarget
 	TimestampTz last_conversation_at;
 	TimestampTz placement_hold_until;
 	int			failed_contacts;
-	int			digital_unanswered;
 	int			paid_on_time;
 	int			paid_late;
 	bool		doubt,

@@ -275,8 +275,8 @@ prepare_upkeep_plans(void)
 	Oid			t2[2] = {TEXTOID, TEXTOID};
 	Oid			upsert_types[9] = {TEXTOID, TEXTOID, NUMERICOID, NUMERICOID, TIMESTAMPTZOID,
 	TIMESTAMPTZOID, NUMERICOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Oid			derived_types[10] = {TEXTOID, TEXTOID, DATEOID, INT4OID, TEXTOID, TEXTOID, TEXTOID,
-	TIMESTAMPTZOID, DATEOID, INT4OID};
+	Oid			derived_types[12] = {TEXTOID, TEXTOID, DATEOID, INT4OID, TEXTOID, TEXTOID, TEXTOID,
+	TIMESTAMPTZOID, DATEOID, INT4OID, INT4OID, INT4OID};
 
 	if (plans.derived != NULL)
 		return;
@@ -302,8 +302,9 @@ prepare_upkeep_plans(void)
 							  " WHERE practice_id = $1 AND patient_id = $2 AND kind = 'charge'"
 							  " ORDER BY posted_at, entry_id", 2, t2);
 	plans.derived = keep_plan("UPDATE collect.account SET due_since = $3, days_past_due = $4, aging_bucket = $5,"
-							  " segment = $6, state = $7, next_action_at = $8, cadence_anchor = $9, cadence_step = $10"
-							  " WHERE practice_id = $1 AND patient_id = $2", 10, derived_types);
+							  " segment = $6, state = $7, next_action_at = $8, cadence_anchor = $9, cadence_step = $10,"
+							  " paid_on_time = paid_on_time + $11, paid_late = paid_late + $12"
+							  " WHERE practice_id = $1 AND patient_id = $2", 12, derived_types);
 	plans.settle_outbox = keep_plan("UPDATE collect.outbox SET status = 'cancelled', last_error = 'cancelled: balance paid in full'"
 									" WHERE practice_id = $1 AND patient_id = $2 AND status = 'queued'", 2, t2);
 	plans.settle_plan = keep_plan("UPDATE collect.plan SET status = 'completed'"
@@ -358,8 +359,8 @@ account_upkeep(const PatientDelta *d, pg_tz *tz)
 {
 	const char *sep = strchr(d->key, '\x1f');
 	Datum		key[2];
-	Datum		args[10];
-	char		nulls[10];
+	Datum		args[12];
+	char		nulls[12];
 	HeapTuple	row;
 	TupleDesc	desc;
 	bool		isnull,
@@ -376,6 +377,7 @@ account_upkeep(const PatientDelta *d, pg_tz *tz)
 	bool		anchor_null;
 	int			cadence_step;
 	int			days_past_due = 0;
+	int			old_days_past_due;
 	DateADT		as_of_date;
 	AccountFacts facts;
 	TimestampTz last_charge_at;
@@ -418,6 +420,7 @@ account_upkeep(const PatientDelta *d, pg_tz *tz)
 	SPI_freetuptable(SPI_tuptable);
 	old_balance = balance - d->balance_delta;
 	has_due = !due_null;
+	old_days_past_due = due_null ? 0 : days_between(due_since, as_of_date);
 
 	/* due_since: cheap when one newest charge arrives, else FIFO over the charges */
 	if (balance <= 0)
@@ -490,6 +493,9 @@ account_upkeep(const PatientDelta *d, pg_tz *tz)
 	args[8] = DateADTGetDatum(anchor);
 	nulls[8] = anchor_null ? 'n' : ' ';
 	args[9] = Int32GetDatum(cadence_step);
+	/* paid in full: on time (within 30 days) or late, for gentler cadences next time */
+	args[10] = Int32GetDatum(balance <= 0 && old_balance > 0 && old_days_past_due <= 30 ? 1 : 0);
+	args[11] = Int32GetDatum(balance <= 0 && old_balance > 0 && old_days_past_due > 30 ? 1 : 0);
 	if (SPI_execute_plan(plans.derived, args, nulls, false, 1) != SPI_OK_UPDATE)
 		elog(ERROR, "account update failed");
 }

@@ -227,7 +227,7 @@ outreach_load_target(const char *practice_id, const char *patient_id, OutreachTa
 				 " a.patient_id IS NOT NULL, a.balance, a.state, a.due_since, a.cadence_step, a.cadence_anchor,"
 				 " a.first_statement_at, a.last_contact_at, a.last_response_at, a.last_payment_at, a.last_payment_amount,"
 				 " a.paused_until, a.hardship_until, a.no_show_until, a.appointment_at, a.last_conversation_at,"
-				 " a.placement_hold_until, a.failed_contacts, a.digital_unanswered, a.paid_on_time, a.paid_late,"
+				 " a.placement_hold_until, a.failed_contacts, a.paid_on_time, a.paid_late,"
 				 " a.doubt, a.asked_for_plan, a.returned_mail, a.dispute_open, a.assistance_open, a.best_hour::int"
 				 " FROM collect.patient p JOIN collect.practice pr ON pr.practice_id = p.practice_id"
 				 " LEFT JOIN collect.practice_secret s ON s.practice_id = p.practice_id"
@@ -235,7 +235,7 @@ outreach_load_target(const char *practice_id, const char *patient_id, OutreachTa
 				 " WHERE p.practice_id = $1 AND p.patient_id = $2", 2, types);
 	args[0] = CStringGetTextDatum(practice_id);
 	args[1] = CStringGetTextDatum(patient_id);
-	if (SPI_execute_plan(plans.target, args, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plans.target, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "reading the patient failed");
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -294,15 +294,14 @@ outreach_load_target(const char *practice_id, const char *patient_id, OutreachTa
 	t->last_conversation_at = ts_or_none(row, desc, 28);
 	t->placement_hold_until = ts_or_none(row, desc, 29);
 	t->failed_contacts = int_col(row, desc, 30, 0);
-	t->digital_unanswered = int_col(row, desc, 31, 0);
-	t->paid_on_time = int_col(row, desc, 32, 0);
-	t->paid_late = int_col(row, desc, 33, 0);
-	t->doubt = bool_col(row, desc, 34);
-	t->asked_for_plan = bool_col(row, desc, 35);
-	t->returned_mail = bool_col(row, desc, 36);
-	t->dispute_open = bool_col(row, desc, 37);
-	t->assistance_open = bool_col(row, desc, 38);
-	t->best_hour = int_col(row, desc, 39, -1);
+	t->paid_on_time = int_col(row, desc, 31, 0);
+	t->paid_late = int_col(row, desc, 32, 0);
+	t->doubt = bool_col(row, desc, 33);
+	t->asked_for_plan = bool_col(row, desc, 34);
+	t->returned_mail = bool_col(row, desc, 35);
+	t->dispute_open = bool_col(row, desc, 36);
+	t->assistance_open = bool_col(row, desc, 37);
+	t->best_hour = int_col(row, desc, 38, -1);
 	t->tz = timezone_lookup(t->tzname);
 	if (t->tz == NULL)
 		elog(ERROR, "patient \"%s\" has an invalid time zone", patient_id);
@@ -347,7 +346,7 @@ call_history(const OutreachTarget *t, TimestampTz at, int *calls_7d, TimestampTz
 	args[0] = CStringGetTextDatum(t->practice_id);
 	args[1] = CStringGetTextDatum(t->patient_id);
 	args[2] = TimestampTzGetDatum(at);
-	if (SPI_execute_plan(plans.calls, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute_plan(plans.calls, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "reading call attempts failed");
 	*calls_7d = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
@@ -521,7 +520,7 @@ outreach_enqueue_target(const OutreachTarget *t, const char *channel, const char
 		dunning_plan(&plans.existing,
 					 "SELECT message_id FROM collect.outbox WHERE practice_id = $1 AND idempotency_key = $2",
 					 2, ktypes);
-		if (SPI_execute_plan(plans.existing, kargs, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		if (SPI_execute_plan(plans.existing, kargs, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "reading the queued message failed");
 		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		SPI_freetuptable(SPI_tuptable);

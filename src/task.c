@@ -115,7 +115,7 @@ task_summary(const char *practice_id, const char *patient_id, const char *recomm
 	args[0] = CStringGetTextDatum(practice_id);
 	args[1] = CStringGetTextDatum(patient_id);
 	args[2] = TimestampTzGetDatum(as_of);
-	if (SPI_execute_plan(plans.summary, args, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plans.summary, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "reading the account failed");
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -175,8 +175,8 @@ task_summary(const char *practice_id, const char *patient_id, const char *recomm
 		appendStringInfo(&s, " Recommend %s%s", recommendation,
 						 recommendation[strlen(recommendation) - 1] == '.' ? "" : ".");
 	SPI_freetuptable(SPI_tuptable);
-	SPI_finish();
 	result = MemoryContextStrdup(caller, s.data);
+	SPI_finish();
 	return result;
 }
 

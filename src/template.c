@@ -91,7 +91,7 @@ visit_facts(const OutreachTarget *t, char **service_date, Cents *insurance_paid)
 	args[0] = CStringGetTextDatum(t->practice_id);
 	args[1] = CStringGetTextDatum(t->patient_id);
 	args[2] = DateADTGetDatum(t->due_since);
-	if (SPI_execute_plan(plans.visits, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute_plan(plans.visits, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "reading the visits failed");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	*service_date = format_local_date(isnull ? t->due_since : DatumGetDateADT(d), t->language);
@@ -248,7 +248,7 @@ template_render_for(const OutreachTarget *t, const char *channel, const char *te
 	args[1] = CStringGetTextDatum(base);
 	args[2] = CStringGetTextDatum(t->language ? t->language : "en");
 	args[3] = CStringGetTextDatum(channel);
-	if (SPI_execute_plan(plans.template, args, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plans.template, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "reading the template failed");
 	if (SPI_processed != 1)
 		ereport(ERROR,

@@ -12,7 +12,6 @@ ALTER TABLE @extschema@.account
   ADD COLUMN appointment_at timestamptz,                       -- appointment_booked: bundle with the balance
   ADD COLUMN best_hour smallint CHECK (best_hour BETWEEN 0 AND 23),  -- patient-local hour they answered at
   ADD COLUMN last_conversation_at timestamptz,                 -- call_completed: no calls for 7 days
-  ADD COLUMN digital_unanswered int NOT NULL DEFAULT 0,        -- sms/email steps since the last response
   ADD COLUMN paid_on_time int NOT NULL DEFAULT 0,              -- balances paid in full within 30 days
   ADD COLUMN paid_late int NOT NULL DEFAULT 0,                 -- balances paid in full after 30 days
   ADD COLUMN placement_hold_until timestamptz;                  -- compliance: no placement before this
@@ -158,3 +157,16 @@ Pague en {{pay_link}} o llámenos para acordar un plan de pagos.{{plan_offer}}
   'Hola {{first_name}}, le esperamos el {{appointment_at}}. También tiene un saldo de {{balance}}: puede pagarlo antes en {{pay_link}} o en su visita.'),
  ('rebook', 'es', 'any', 'Le extrañamos',
   'Hola {{first_name}}, no pudimos verle en su cita con {{practice_name}}. Responda o llámenos para reservar otra hora.');
+-- The clock: runs every pass (cadence first) for work due at as_of.
+CREATE FUNCTION @extschema@.tick(as_of timestamptz DEFAULT now()) RETURNS bigint
+  AS 'MODULE_PATHNAME', 'collect_tick' LANGUAGE C STRICT;
+
+-- Patient events from the PM system (kinds in docs/dunning.md).
+CREATE FUNCTION @extschema@.record_event(practice_id text, patient_id text, kind text,
+                                         details jsonb DEFAULT '{}', at timestamptz DEFAULT now())
+  RETURNS bigint AS 'MODULE_PATHNAME', 'collect_record_event' LANGUAGE C;
+
+-- Plain words a voice agent or the front desk can read out.
+CREATE FUNCTION @extschema@.explain_balance(practice_id text, patient_id text)
+  RETURNS text AS 'MODULE_PATHNAME', 'collect_explain_balance' LANGUAGE C STRICT STABLE;
+
