@@ -177,3 +177,7 @@ SELECT count(*) = (SELECT count(*) FROM collect.outbox WHERE step LIKE 'cadence:
 
 -- idempotent: the same as_of again takes no action
 SELECT collect.tick('2026-06-30 16:00Z') AS again, collect.tick('2026-04-01 12:00Z') AS earlier;
+
+-- after fay answered a call at 15:00 her time, later messages prefer that hour
+SELECT string_agg(to_char(send_after AT TIME ZONE 'America/Chicago', 'MM-DD HH24:MI'), ' ' ORDER BY send_after) AS fay_local
+  FROM collect.outbox WHERE patient_id = 'fay';

@@ -215,6 +215,9 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 		return 0;
 	outreach_load_target(practice_id, patient_id, &t);
 	state = t.state;
+	/* prefer the hour the patient answered at before (a reply, a call) */
+	if (t.best_hour < 0 && t.last_response_at != DT_NOBEGIN)
+		t.best_hour = local_hour_of(t.last_response_at, t.tz, NULL);
 
 	for (int guard = 0; guard <= t.policy->n_cadence + 1; guard++)
 	{
