@@ -49,7 +49,7 @@ typedef struct AccountRow
 } AccountRow;
 
 /* the columns the bulk UPDATE writes, after practice_id */
-#define N_WRITE_COLUMNS 17
+#define N_WRITE_COLUMNS 19
 
 static SPIPlanPtr tz_plan,
 			lock_plan,
@@ -77,7 +77,7 @@ prepare_plans(void)
 	Oid			write_types[N_WRITE_COLUMNS + 1] = {TEXTOID, TEXTARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID,
 		DATEARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
 		DATEARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, NUMERICARRAYOID,
-	TIMESTAMPTZARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID};
+	TIMESTAMPTZARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
 
 	if (settle_plan_plan != NULL)
 		return;
@@ -104,11 +104,12 @@ prepare_plans(void)
 							  " cadence_anchor = u.anchor, cadence_step = u.step, last_posted_at = u.last_posted_at,"
 							  " last_payment_at = u.last_payment_at, last_payment_amount = u.last_payment_amount,"
 							  " last_charge_at = u.last_charge_at, fifo_from = u.fifo_from, fifo_to = u.fifo_to,"
+							  " paid_on_time = a.paid_on_time + u.paid_on_time, paid_late = a.paid_late + u.paid_late,"
 							  " updated_at = u.last_posted_at"
-							  " FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+							  " FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
 							  "  AS u(patient_id, balance, charges_total, due_since, days, bucket, segment, state,"
 							  "       next_action_at, anchor, step, last_posted_at, last_payment_at,"
-							  "       last_payment_amount, last_charge_at, fifo_from, fifo_to)"
+							  "       last_payment_amount, last_charge_at, fifo_from, fifo_to, paid_on_time, paid_late)"
 							  " WHERE a.practice_id = $1 AND a.patient_id = u.patient_id", N_WRITE_COLUMNS + 1, write_types);
 	settle_outbox_plan = prepare_kept(
 									  "UPDATE collect.outbox SET status = 'cancelled', last_error = 'cancelled: balance paid in full'"
@@ -355,8 +356,11 @@ derive_and_collect(AccountRow *r, pg_tz *tz, Column *cols, int i)
 	int			step = r->cadence_step;
 	const char *state = r->state;
 
+	DateADT		as_of = local_date(r->last_posted_at, tz);
+	int			old_days = r->old_has_due ? days_between(r->old_due_since, as_of) : 0;
+
 	if (r->has_due)
-		days = Max(0, days_between(r->due_since, local_date(r->last_posted_at, tz)));
+		days = Max(0, days_between(r->due_since, as_of));
 
 	if (r->balance <= 0)
 	{
@@ -412,6 +416,9 @@ derive_and_collect(AccountRow *r, pg_tz *tz, Column *cols, int i)
 	cols[15].nulls[i] = !r->has_due;
 	cols[16].values[i] = cents_to_numeric(r->fifo_to);
 	cols[16].nulls[i] = !r->has_due;
+	/* paid in full on time (within 30 days) or late: gentler cadences next time */
+	cols[17].values[i] = Int32GetDatum(r->settled_now && old_days <= 30 ? 1 : 0);
+	cols[18].values[i] = Int32GetDatum(r->settled_now && old_days > 30 ? 1 : 0);
 }
 
 static pg_tz *
@@ -433,7 +440,7 @@ account_upkeep(PatientDelta **deltas, int n)
 {
 	static const Oid column_types[N_WRITE_COLUMNS] = {TEXTOID, NUMERICOID, NUMERICOID, DATEOID, INT4OID,
 		TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, DATEOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	NUMERICOID, TIMESTAMPTZOID, NUMERICOID, NUMERICOID};
+	NUMERICOID, TIMESTAMPTZOID, NUMERICOID, NUMERICOID, INT4OID, INT4OID};
 	const char *sep = strchr(deltas[0]->key, '\x1f');
 	Datum		practice = PointerGetDatum(cstring_to_text_with_len(deltas[0]->key, sep - deltas[0]->key));
 	AccountRow *rows = palloc0(sizeof(AccountRow) * n);
