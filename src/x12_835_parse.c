@@ -1040,17 +1040,18 @@ x835_parse(const char *data, size_t len, x835_alloc_fn alloc, void *alloc_ctx, X
 				if (r.segno == 0)
 					ok = x835_fail(&r, "the file is empty");
 				else if (r.txn >= 0)
-					ok = x835_fail(&r, "the file ends inside the transaction set started at segment %d (no SE)",
-								   out->transactions[r.txn].segment);
+					ok = x835_fail(&r, "the file ends after segment %d, inside the transaction set started at segment %d (no SE)",
+								   r.segno, out->transactions[r.txn].segment);
 				else if (r.in_gs)
-					ok = x835_fail(&r, "the file ends inside a functional group (no GE)");
+					ok = x835_fail(&r, "the file ends after segment %d, inside a functional group (no GE)", r.segno);
 				else if (r.in_isa)
-					ok = x835_fail(&r, "the file ends inside an interchange (no IEA)");
+					ok = x835_fail(&r, "the file ends after segment %d, inside an interchange (no IEA)", r.segno);
 				else
 				{
 					ok = true;
 					break;
 				}
+				r.segno = 0;	/* not one segment's fault */
 			}
 			break;
 		}
