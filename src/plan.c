@@ -37,7 +37,10 @@ plan_prepare(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *types)
 int
 plan_exec(SPIPlanPtr plan, Datum *args, const char *nulls, bool read_only, long count)
 {
-	int			ret = SPI_execute_plan(plan, args, nulls, read_only, count);
+	/* never read_only: each statement must see the writes made before it in this call */
+	int			ret = SPI_execute_plan(plan, args, nulls, false, count);
+
+	(void) read_only;
 
 	if (ret < 0)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
