@@ -89,7 +89,7 @@ record_charge_result(PG_FUNCTION_ARGS)
 				failed = NULL;
 	Oid			tmsg[2] = {TEXTOID, INT8OID};
 	Oid			tinst[3] = {TEXTOID, INT8OID, INT4OID};
-	Oid			tpaid[5] = {TEXTOID, INT8OID, INT4OID, TIMESTAMPTZOID, TEXTOID};
+	Oid			tpaid[5] = {TEXTOID, INT8OID, INT4OID, TIMESTAMPTZOID, NUMERICOID};
 	Oid			tfail[7] = {TEXTOID, INT8OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, BOOLOID};
 	char	   *practice_id,
 			   *patient_id,
@@ -177,7 +177,7 @@ record_charge_result(PG_FUNCTION_ARGS)
 			TimestampTzGetDatum(at), cents_to_numeric(inst_amount)};
 
 			plan_exec(plan_prepare(&paid, "UPDATE collect.installment SET status = 'paid', paid_at = $4,"
-								   " paid_amount = $5::numeric, paid_by = 'autopay', charge_after = NULL, last_error = NULL"
+								   " paid_amount = $5, paid_by = 'autopay', charge_after = NULL, last_error = NULL"
 								   " WHERE practice_id = $1 AND plan_id = $2 AND seq = $3 AND status <> 'paid'",
 								   5, tpaid), a, NULL, false, 0);
 		}

@@ -161,13 +161,13 @@ reminders_pass(TimestampTz as_of, MemoryContext loop)
 			{
 				TimestampTz not_before = Max(as_of, plan_local_time(remind_on, PLAN_REMINDER_HOUR, cache.tz));
 
-				plan_notify(d->practice_id, d->patient_id,
+				if (plan_notify(d->practice_id, d->patient_id,
 							psprintf("plan:" INT64_FORMAT ":%d:reminder", d->plan_id, d->seq),
 							d->customer ? "plan_reminder_autopay" : "plan_reminder",
 							plan_vars("installment_amount", cents_to_dollars(d->amount),
 									  "due_date", date_text(d->due_date), NULL),
-							not_before, as_of);
-				actions++;
+							not_before, as_of) != 0)
+					actions++;
 			}
 			/* too late for a reminder: marked all the same so it is not looked at again */
 			set_installment(d, "reminded_at = $4", &mark, as_of);
