@@ -91,7 +91,7 @@ SELECT count(*) FILTER (WHERE status = 'queued') AS queued_plan_rows_left
   FROM collect.outbox WHERE patient_id = 'ann' AND step LIKE 'plan:1:%' AND step NOT LIKE '%defaulted';
 
 -- money: every cent charged is on the ledger once, and matches the installments paid by autopay
-SELECT (SELECT sum(paid_amount) FROM collect.installment WHERE paid_by = 'autopay') AS installments_paid,
+SELECT (SELECT sum(charged_amount) FROM collect.installment) AS charged_for_installments,
        (SELECT sum(amount) FROM collect.ledger WHERE method = 'autopay') AS autopay_rows,
        (SELECT count(*) FROM collect.ledger WHERE method = 'autopay') AS autopay_row_count;
 SELECT bool_and(a.balance = (SELECT sum(CASE WHEN l.kind IN ('charge', 'refund', 'reversal') THEN l.amount ELSE -l.amount END)

@@ -15,7 +15,8 @@
 
 PG_FUNCTION_INFO_V1(record_charge_result);
 
-void
+/* Post a ledger row; false when the same external_id was posted before (identical repost) */
+bool
 plan_post_ledger(const char *practice_id, const char *patient_id, const char *external_id,
 				 const char *kind, Cents amount, TimestampTz posted_at, const char *method, const char *note)
 {
@@ -25,11 +26,15 @@ plan_post_ledger(const char *practice_id, const char *patient_id, const char *ex
 		CStringGetTextDatum(external_id), CStringGetTextDatum(kind), cents_to_numeric(amount),
 	TimestampTzGetDatum(posted_at), CStringGetTextDatum(method), CStringGetTextDatum(note)};
 
+	bool		inserted;
+
 	SPI_connect();
 	plan_exec(plan_prepare(&p, "INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount,"
-						   " posted_at, method, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", 8, t),
+						   " posted_at, method, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING entry_id", 8, t),
 			  a, NULL, false, 0);
+	inserted = SPI_processed == 1;
 	SPI_finish();
+	return inserted;
 }
 
 int64
@@ -89,7 +94,7 @@ record_charge_result(PG_FUNCTION_ARGS)
 				failed = NULL;
 	Oid			tmsg[2] = {TEXTOID, INT8OID};
 	Oid			tinst[3] = {TEXTOID, INT8OID, INT4OID};
-	Oid			tpaid[5] = {TEXTOID, INT8OID, INT4OID, TIMESTAMPTZOID, NUMERICOID};
+	Oid			tpaid[6] = {TEXTOID, INT8OID, INT4OID, TIMESTAMPTZOID, NUMERICOID, NUMERICOID};
 	Oid			tfail[7] = {TEXTOID, INT8OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, BOOLOID};
 	char	   *practice_id,
 			   *patient_id,
@@ -167,19 +172,25 @@ record_charge_result(PG_FUNCTION_ARGS)
 
 	if (succeeded)
 	{
-		/* the money moved: always post it (idempotent by external_id) */
-		plan_post_ledger(practice_id, patient_id, psprintf("autopay:%s", key), "payment", amount, at, "autopay",
+		/* the money moved: always post it (idempotent by external_id); a repeated answer changes nothing */
+		if (!plan_post_ledger(practice_id, patient_id, psprintf("autopay:%s", key), "payment", amount, at, "autopay",
 						 psprintf("autopay, plan " INT64_FORMAT " installment %d%s%s", plan_id, seq,
-								  provider_ref ? ", ref " : "", provider_ref ? provider_ref : ""));
+								  provider_ref ? ", ref " : "", provider_ref ? provider_ref : "")))
+			PG_RETURN_VOID();
 		SPI_connect();
 		{
-			Datum		a[5] = {CStringGetTextDatum(practice_id), Int64GetDatum(plan_id), Int32GetDatum(seq),
-			TimestampTzGetDatum(at), cents_to_numeric(inst_amount)};
+			Datum		a[6] = {CStringGetTextDatum(practice_id), Int64GetDatum(plan_id), Int32GetDatum(seq),
+			TimestampTzGetDatum(at), cents_to_numeric(inst_amount), cents_to_numeric(amount)};
 
-			plan_exec(plan_prepare(&paid, "UPDATE collect.installment SET status = 'paid', paid_at = $4,"
-								   " paid_amount = $5, paid_by = 'autopay', charge_after = NULL, last_error = NULL"
-								   " WHERE practice_id = $1 AND plan_id = $2 AND seq = $3 AND status <> 'paid'",
-								   5, tpaid), a, NULL, false, 0);
+			/* an installment settled meanwhile keeps how it was paid; the charge is still counted */
+			plan_exec(plan_prepare(&paid, "UPDATE collect.installment SET"
+								   " charged_amount = COALESCE(charged_amount, 0) + $6,"
+								   " paid_at = CASE WHEN status = 'paid' THEN paid_at ELSE $4 END,"
+								   " paid_amount = CASE WHEN status = 'paid' THEN paid_amount ELSE $5 END,"
+								   " paid_by = CASE WHEN status = 'paid' THEN paid_by ELSE 'autopay' END,"
+								   " status = 'paid', charge_after = NULL, last_error = NULL"
+								   " WHERE practice_id = $1 AND plan_id = $2 AND seq = $3",
+								   6, tpaid), a, NULL, false, 0);
 		}
 		SPI_finish();
 		audit_record(practice_id, patient_id, at, "provider", "autopay_succeeded",

@@ -36,7 +36,7 @@ extern void plan_set_account_state(const char *practice_id, const char *patient_
 								   TimestampTz next_action, int cadence_step_at_least);
 extern void plan_cancel_outbox(const char *practice_id, const char *patient_id, int64 plan_id, int seq,
 							   const char *why);
-extern void plan_post_ledger(const char *practice_id, const char *patient_id, const char *external_id,
+extern bool plan_post_ledger(const char *practice_id, const char *patient_id, const char *external_id,
 							 const char *kind, Cents amount, TimestampTz posted_at, const char *method,
 							 const char *note);
 

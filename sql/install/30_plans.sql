@@ -16,8 +16,9 @@ ALTER TABLE @extschema@.plan
 
 -- Per installment: reminder, charge and retry bookkeeping.
 ALTER TABLE @extschema@.installment
-  ADD COLUMN paid_amount     numeric(12,2),       -- money attributed (autopay: what was charged)
+  ADD COLUMN paid_amount     numeric(12,2),       -- the credit it consumed (its amount once paid)
   ADD COLUMN paid_by         text CHECK (paid_by IN ('autopay','payment','credit')),
+  ADD COLUMN charged_amount  numeric(12,2),       -- autopay money taken for it (= its autopay ledger rows)
   ADD COLUMN reminded_at     timestamptz,
   ADD COLUMN charge_after    timestamptz,         -- next autopay attempt; NULL = none pending
   ADD COLUMN last_message_id bigint,              -- the last charge outbox row
