@@ -122,7 +122,7 @@ extern int64 plans_tick(TimestampTz as_of);
  * details: {"outcome": "reduction" | "longer_term" | "lower_minimum",
  *           "amount": dollars (reduction: adjustment posted),
  *           "installments": n (longer_term; default twice the tier count),
- *           "minimum": dollars (lower_minimum: plan of ceil(balance/minimum)),
+ *           "minimum": dollars (lower_minimum: floor(balance/minimum) installments, each >= minimum),
  *           "months": n (support months; default policy hardship_support_months)}
  * Records collect.hardship with its review date; tick opens a
  * hardship_review task on that date.

@@ -165,7 +165,8 @@ hardship_apply(const char *practice_id, const char *patient_id, Jsonb *details, 
 
 			if (minimum == 0)
 				bad_detail("minimum", "given for a lower minimum");
-			n = (int) Min((Cents) PLAN_MAX_INSTALLMENTS, (balance + minimum - 1) / minimum);
+			/* as many installments as keep each at or above the minimum */
+			n = (int) Max((Cents) 1, Min((Cents) PLAN_MAX_INSTALLMENTS, balance / minimum));
 		}
 		else if (left > 0)
 			n = left;			/* a reduction keeps the plan's remaining count */
