@@ -160,6 +160,8 @@ fill_facts(const OutreachTarget *t, TimestampTz as_of, CadenceFacts *f)
 		f->can_sms = can_use(t, "sms", probe);
 		f->can_email = can_use(t, "email", probe);
 		f->can_letter = can_use(t, "letter", probe);
+		if (f->step < t->policy->n_cadence && strcmp(t->policy->cadence[f->step].channel, "voice") == 0)
+			f->can_voice = can_use(t, "voice", probe);
 	}
 }
 
