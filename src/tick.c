@@ -9,6 +9,9 @@
  */
 #include "collect.h"
 
+#include "access/xact.h"
+#include "utils/resowner.h"
+
 #include "account.h"
 #include "cadence.h"
 #include "dunning.h"
@@ -351,16 +354,93 @@ typedef struct DueKey
 	char		patient_id[ID_LEN];
 } DueKey;
 
+/*
+ * Process keys[from, to) in a subtransaction: on an error (a practice's
+ * cadence naming a template that does not exist, say) roll the batch back
+ * and return false with the message, so one bad account cannot stop the
+ * clock for everyone. Cancels and shutdowns are re-thrown.
+ */
+static bool
+run_batch(DueKey *keys, uint64 from, uint64 to, TimestampTz as_of, MemoryContext per_account,
+		  int64 *actions, char **error)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	int64		taken = 0;
+	bool		ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(outer);
+	PG_TRY();
+	{
+		for (uint64 i = from; i < to; i++)
+		{
+			MemoryContext old;
+
+			CHECK_FOR_INTERRUPTS();
+			old = MemoryContextSwitchTo(per_account);
+			taken += process_account(keys[i].practice_id, keys[i].patient_id, as_of);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(per_account);
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(outer);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(outer);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(outer);
+		CurrentResourceOwner = owner;
+		MemoryContextReset(per_account);
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
+			edata->sqlerrcode == ERRCODE_CRASH_SHUTDOWN || edata->elevel >= FATAL)
+			ReThrowError(edata);
+		*error = edata->message;
+		ok = false;
+	}
+	PG_END_TRY();
+	if (ok)
+		*actions += taken;
+	return ok;
+}
+
+/* an account tick could not process: try again in an hour, say why in the audit log */
+static void
+mark_failed(const DueKey *key, TimestampTz as_of, const char *error)
+{
+	static SPIPlanPtr retry = NULL;
+	static const Oid types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	Datum		args[3];
+
+	dunning_plan(&retry, "UPDATE collect.account SET next_action_at = $3"
+				 " WHERE practice_id = $1 AND patient_id = $2", 3, types);
+	args[0] = CStringGetTextDatum(key->practice_id);
+	args[1] = CStringGetTextDatum(key->patient_id);
+	args[2] = TimestampTzGetDatum(as_of + USECS_PER_HOUR);
+	SPI_execute_plan(retry, args, NULL, false, 0);
+	audit_record(key->practice_id, key->patient_id, as_of, "collect", "tick_error", "cadence",
+				 error ? error : "unknown error", NULL);
+	ereport(WARNING,
+			(errmsg("collect.tick: account %s/%s failed and is retried in an hour: %s",
+					key->practice_id, key->patient_id, error ? error : "unknown error")));
+}
+
 int64
 cadence_tick(TimestampTz as_of)
 {
 	static const Oid types[1] = {TIMESTAMPTZOID};
 	Datum		arg = TimestampTzGetDatum(as_of);
 	MemoryContext per_account,
-				batch_ctx,
-				old;
+				batch_ctx;
 	int64		actions = 0;
 	DueKey	   *keys;
+	char	   *error = NULL;
 
 	SPI_connect();
 	dunning_plan(&plans.due,
@@ -385,13 +465,12 @@ cadence_tick(TimestampTz as_of)
 		SPI_freetuptable(SPI_tuptable);
 		if (n == 0)
 			break;
-		for (uint64 i = 0; i < n; i++)
+		if (!run_batch(keys, 0, n, as_of, per_account, &actions, &error))
 		{
-			CHECK_FOR_INTERRUPTS();
-			old = MemoryContextSwitchTo(per_account);
-			actions += process_account(keys[i].practice_id, keys[i].patient_id, as_of);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(per_account);
+			/* one account spoiled the batch: redo it account by account */
+			for (uint64 i = 0; i < n; i++)
+				if (!run_batch(keys, i, i + 1, as_of, per_account, &actions, &error))
+					mark_failed(&keys[i], as_of, error);
 		}
 	}
 	MemoryContextDelete(per_account);
