@@ -149,10 +149,17 @@ notice_channel(const OutreachTarget *t, TimestampTz at, ContactKind kind)
 	return NULL;
 }
 
+/* a moment as UTC "YYYY-MM-DDTHH:MM:SSZ", whatever the session's DateStyle and TimeZone (idempotency keys) */
 static char *
 day_key(TimestampTz at)
 {
-	return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(at)));
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (timestamp2tm(at, NULL, &tm, &fsec, NULL, NULL) != 0)
+		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
+	return psprintf("%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year, tm.tm_mon, tm.tm_mday,
+					tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 static bool
