@@ -210,9 +210,14 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 	AccountFacts af;
 	int			days = 0;
 
-	/* lock the account row; a concurrent posting waits, and we read its result */
+	/*
+	 * Lock the account row (already ours when the due query locked it, again
+	 * after a batch was rolled back). The tick never waits for a row lock: an
+	 * account a posting or an event holds is skipped and stays due for the
+	 * next tick, so a tick cannot deadlock with the ledger trigger.
+	 */
 	dunning_plan(&plans.lock,
-				 "SELECT 1 FROM collect.account WHERE practice_id = $1 AND patient_id = $2 FOR UPDATE",
+				 "SELECT 1 FROM collect.account WHERE practice_id = $1 AND patient_id = $2 FOR UPDATE SKIP LOCKED",
 				 2, lock_types);
 	args[0] = CStringGetTextDatum(practice_id);
 	args[1] = CStringGetTextDatum(patient_id);
@@ -445,7 +450,8 @@ cadence_tick(TimestampTz as_of)
 	SPI_connect();
 	dunning_plan(&plans.due,
 				 "SELECT practice_id, patient_id FROM collect.account"
-				 " WHERE next_action_at <= $1 ORDER BY next_action_at LIMIT " CppAsString2(TICK_BATCH),
+				 " WHERE next_action_at <= $1 ORDER BY next_action_at LIMIT " CppAsString2(TICK_BATCH)
+				 " FOR UPDATE SKIP LOCKED",
 				 1, types);
 	batch_ctx = AllocSetContextCreate(CurrentMemoryContext, "collect tick batch", ALLOCSET_DEFAULT_SIZES);
 	per_account = AllocSetContextCreate(CurrentMemoryContext, "collect tick account", ALLOCSET_DEFAULT_SIZES);
