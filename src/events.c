@@ -91,7 +91,7 @@ detail_channel(Jsonb *details, const char *kind)
 	return c;
 }
 
-/* cancel queued collection messages (all but notices), optionally one channel */
+/* cancel queued messages: all but notices, or every message on one channel; never the STOP confirmation */
 static void
 cancel_queued(Datum *key, const char *channel, const char *why)
 {
@@ -107,7 +107,8 @@ cancel_queued(Datum *key, const char *channel, const char *why)
 	exec("UPDATE collect.outbox SET status = 'cancelled', last_error = $3"
 		 " WHERE practice_id = $1 AND patient_id = $2 AND status = 'queued'"
 		 " AND ($4::text IS NULL OR channel = $4)"
-		 " AND ($4::text IS NOT NULL OR (step NOT LIKE 'notice:%' AND step NOT LIKE 'opt_out_confirmation%'))",
+		 " AND step NOT LIKE 'opt_out_confirmation%'"
+		 " AND ($4::text IS NOT NULL OR step NOT LIKE 'notice:%')",
 		 4, types, args, nulls);
 }
 
