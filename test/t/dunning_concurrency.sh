@@ -11,13 +11,13 @@ SECONDS_TO_RUN=${CONCURRENCY_SECONDS:-12}
 dropdb --if-exists "$DB"; createdb "$DB"
 W=$(scratch_dir)
 trap 'dropdb --if-exists "$DB"; rm -rf "$W"' EXIT
-LOG=$PGHOST/server.log
-deadlocks_before=$(grep -c 'deadlock detected' "$LOG" || true)
+deadlocks() { grep -c 'deadlock detected' "$PGHOST/server.log" || true; }
+deadlocks_before=$(deadlocks)
 
 psql -X -q -v ON_ERROR_STOP=1 -d "$DB" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION collect;
-INSERT INTO collect.practice VALUES ('c1', 'Concurrency Clinic', 'America/Denver');
+INSERT INTO collect.practice (practice_id, name, timezone) VALUES ('c1', 'Dunning Race Clinic', 'America/Chicago');
 INSERT INTO collect.patient (practice_id, patient_id, first_name, phone, email, sms_consent, email_consent)
 SELECT 'c1', 'pt' || i, 'P' || i, '+1555000' || lpad(i::text, 4, '0'), 'p' || i || '@example.com', true, true
   FROM generate_series(1, 50) i;
@@ -65,8 +65,7 @@ failed_tx=$(grep -oP 'number of failed transactions: \K[0-9]+' "$W/pgbench.out" 
 [ "$failed_tx" = 0 ] || { echo "pgbench had $failed_tx failed transactions"; fail=1; }
 if [ -s "$W/ticks.err" ]; then echo "tick/event errors:"; head -20 "$W/ticks.err"; fail=1; fi
 ticks=$(wc -l < "$W/ticks.out")
-deadlocks_after=$(grep -c 'deadlock detected' "$LOG" || true)
-[ "$deadlocks_after" = "$deadlocks_before" ] || { echo "deadlocks in the server log"; fail=1; }
+[ "$(deadlocks)" = "$deadlocks_before" ] || { echo "deadlocks in the server log"; fail=1; }
 
 check=$(psql -X -qAt -d "$DB" <<'SQL'
 SELECT (SELECT count(*) FROM collect.account a
