@@ -49,3 +49,10 @@ SELECT collect.tick('2026-06-12 17:00Z') AS actions;
 SELECT patient_id, channel, template FROM collect.outbox WHERE patient_id IN ('zed', 'new');
 SELECT patient_id, action, reason FROM collect.audit_log WHERE action = 'tick_error';
 SELECT next_action_at = '2026-06-12 18:00Z' AS retried_in_an_hour FROM collect.account WHERE patient_id = 'zed';
+
+-- an account loaded without a cadence anchor (an import) runs from its due date
+INSERT INTO collect.patient (practice_id, patient_id, first_name, phone, sms_consent) VALUES ('p1', 'imp', 'Ima', '+15550000011', true);
+INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, posted_at) VALUES ('p1', 'imp', 'i1', 'charge', 45.00, '2026-06-01 14:00Z');
+UPDATE collect.account SET cadence_anchor = NULL, next_action_at = '2026-06-12 17:00Z' WHERE patient_id = 'imp';
+SELECT collect.tick('2026-06-12 17:30Z') AS actions;
+SELECT cadence_anchor, cadence_step, state FROM collect.account WHERE patient_id = 'imp';

@@ -197,10 +197,10 @@ static int64
 process_account(const char *practice_id, const char *patient_id, TimestampTz as_of)
 {
 	static const Oid lock_types[2] = {TEXTOID, TEXTOID};
-	static const Oid upd_types[10] = {TEXTOID, TEXTOID, INT4OID, TEXTOID, TIMESTAMPTZOID,
-	TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TEXTOID, TEXTOID};
-	Datum		args[10];
-	char		nulls[10] = "          ";
+	static const Oid upd_types[11] = {TEXTOID, TEXTOID, INT4OID, TEXTOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TEXTOID, TEXTOID, DATEOID};
+	Datum		args[11];
+	char		nulls[11] = "           ";
 	OutreachTarget t;
 	CadenceFacts f;
 	CadenceDecision d;
@@ -225,6 +225,12 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 		return 0;
 	outreach_load_target(practice_id, patient_id, &t);
 	state = t.state;
+	/* an account loaded without a cadence anchor runs from its due date */
+	if (!t.has_anchor && t.has_due)
+	{
+		t.has_anchor = true;
+		t.cadence_anchor = t.due_since;
+	}
 	/* prefer the hour the patient answered at before (a reply, a call) */
 	if (t.best_hour < 0 && t.last_response_at != DT_NOBEGIN)
 		t.best_hour = local_hour_of(t.last_response_at, t.tz, NULL);
@@ -338,8 +344,8 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 	dunning_plan(&plans.update,
 				 "UPDATE collect.account SET cadence_step = $3, state = $4, next_action_at = $5,"
 				 " last_contact_at = $6, first_statement_at = $7, days_past_due = $8,"
-				 " aging_bucket = $9, segment = $10"
-				 " WHERE practice_id = $1 AND patient_id = $2", 10, upd_types);
+				 " aging_bucket = $9, segment = $10, cadence_anchor = $11"
+				 " WHERE practice_id = $1 AND patient_id = $2", 11, upd_types);
 	args[2] = Int32GetDatum(t.cadence_step);
 	args[3] = CStringGetTextDatum(state);
 	args[4] = nullable_ts(wake, nulls, 4);
@@ -348,6 +354,8 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 	args[7] = Int32GetDatum(days);
 	args[8] = CStringGetTextDatum(aging_bucket_for(days));
 	args[9] = CStringGetTextDatum(account_segment(&af));
+	args[10] = DateADTGetDatum(t.cadence_anchor);
+	nulls[10] = t.has_anchor ? ' ' : 'n';
 	if (SPI_execute_plan(plans.update, args, nulls, false, 1) != SPI_OK_UPDATE)
 		elog(ERROR, "updating the account failed");
 	return actions;
