@@ -139,6 +139,8 @@ choose_channel(const CadenceFacts *f, int i, CadenceDecision *d)
 			/* phone escalation only after two unanswered digital attempts */
 			set_step(d, f->can_sms ? "sms" : "email", "reminder");
 		}
+		else if (strcmp(d->channel, "voice") == 0 && f->can_voice)
+			set_step(d, "voice", s->template_name);
 		else if (!f->can_call)
 			return false;
 		else

@@ -91,7 +91,7 @@ detail_channel(Jsonb *details, const char *kind)
 	return c;
 }
 
-/* cancel queued collection messages (all but notices), optionally one channel */
+/* cancel queued messages: all but notices, or every message on one channel; never the STOP confirmation */
 static void
 cancel_queued(Datum *key, const char *channel, const char *why)
 {
@@ -107,7 +107,8 @@ cancel_queued(Datum *key, const char *channel, const char *why)
 	exec("UPDATE collect.outbox SET status = 'cancelled', last_error = $3"
 		 " WHERE practice_id = $1 AND patient_id = $2 AND status = 'queued'"
 		 " AND ($4::text IS NULL OR channel = $4)"
-		 " AND ($4::text IS NOT NULL OR (step NOT LIKE 'notice:%' AND step NOT LIKE 'opt_out_confirmation%'))",
+		 " AND step NOT LIKE 'opt_out_confirmation%'"
+		 " AND ($4::text IS NOT NULL OR step NOT LIKE 'notice:%')",
 		 4, types, args, nulls);
 }
 
@@ -149,10 +150,17 @@ notice_channel(const OutreachTarget *t, TimestampTz at, ContactKind kind)
 	return NULL;
 }
 
+/* a moment as UTC "YYYY-MM-DDTHH:MM:SSZ", whatever the session's DateStyle and TimeZone (idempotency keys) */
 static char *
 day_key(TimestampTz at)
 {
-	return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(at)));
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (timestamp2tm(at, NULL, &tm, &fsec, NULL, NULL) != 0)
+		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
+	return psprintf("%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year, tm.tm_mon, tm.tm_mday,
+					tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 static bool

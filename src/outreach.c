@@ -8,6 +8,7 @@
  */
 #include "collect.h"
 
+#include "storage/proc.h"
 #include "utils/hsearch.h"
 
 #include "dunning.h"
@@ -47,6 +48,14 @@ typedef struct PolicyEntry
 
 static HTAB *policy_cache = NULL;
 static MemoryContext policy_cache_ctx = NULL;
+static LocalTransactionId policy_cache_lxid = InvalidLocalTransactionId;
+
+/* the cache lives in the transaction that made it (an error ends both) */
+static bool
+policy_cache_valid(void)
+{
+	return policy_cache != NULL && policy_cache_lxid == MyProc->lxid;
+}
 
 void
 outreach_cache_begin(void)
@@ -61,17 +70,17 @@ outreach_cache_begin(void)
 	ctl.entrysize = sizeof(PolicyEntry);
 	ctl.hcxt = policy_cache_ctx;
 	policy_cache = hash_create("collect policy cache", 16, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	policy_cache_lxid = MyProc->lxid;
 }
 
 void
 outreach_cache_end(void)
 {
+	if (policy_cache_valid() && policy_cache_ctx != NULL)
+		MemoryContextDelete(policy_cache_ctx);
 	policy_cache = NULL;
-	if (policy_cache_ctx != NULL)
-	{
-		/* the context dies with the transaction anyway; free early when we can */
-		policy_cache_ctx = NULL;
-	}
+	policy_cache_ctx = NULL;
+	policy_cache_lxid = InvalidLocalTransactionId;
 }
 
 Policy *
@@ -81,7 +90,7 @@ outreach_policy(const char *practice_id)
 	bool		found;
 	char		key[ID_LEN];
 
-	if (policy_cache == NULL)
+	if (!policy_cache_valid())
 	{
 		Policy	   *p = palloc(sizeof(Policy));
 
