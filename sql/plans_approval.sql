@@ -31,7 +31,7 @@ SELECT collect.create_plan('p1', 'pt6', NULL, NULL, '2026-01-19 15:00Z') AS old_
 SELECT p.patient_id, p.total, p.installments, p.status, p.approved_by, p.approval_note, a.state
   FROM collect.plan p JOIN collect.account a USING (practice_id, patient_id) ORDER BY p.plan_id;
 -- a plan_approval task for each pending plan, nothing for the others
-SELECT patient_id, kind, status, due_at, summary LIKE 'Approve or change the plan of % payments for $%' AS says_what
+SELECT patient_id, kind, status, due_at, summary LIKE '%Recommend approving or changing the plan of % payments for $%' AS says_what
   FROM collect.task ORDER BY task_id;
 -- active plans got a confirmation message, pending ones none
 SELECT patient_id, channel, template, step FROM collect.outbox ORDER BY message_id;

@@ -71,7 +71,7 @@ SELECT message_id AS ann2b FROM collect.outbox WHERE step = 'plan:1:2:charge:2' 
 SELECT collect.record_charge_result('p1', :ann2, false, NULL, 'late answer to the old attempt', '2026-03-10 13:06Z');
 SELECT collect.record_charge_result('p1', :ann2b, false, NULL, 'insufficient_funds', '2026-03-10 13:07Z');
 SELECT seq, status, attempts, charge_after, missed_at, last_error FROM collect.installment WHERE plan_id = 1 AND seq = 2;
-SELECT kind, status, due_at, summary LIKE '%failed 2 times (insufficient_funds)%' AS says_why FROM collect.task;
+SELECT kind, status, due_at, summary LIKE '%Recommend a call to update the card or take the payment: autopay for installment 2 of plan 1 ($100.00) failed 2 times (insufficient_funds).' AS says_why FROM collect.task;
 SELECT template, step FROM collect.outbox WHERE step = 'plan:1:2:failed';
 SELECT status FROM collect.plan WHERE plan_id = 1;
 

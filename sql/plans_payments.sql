@@ -69,7 +69,7 @@ INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, 
   VALUES ('p1', 'cy', 'c-p2', 'payment', 200.00, '2026-02-15 17:00:30Z');
 SELECT status FROM collect.plan WHERE plan_id = :cy_plan;
 SELECT count(*) FILTER (WHERE status = 'queued') AS queued_left,
-       count(*) FILTER (WHERE status = 'cancelled' AND step LIKE 'plan:%') AS plan_rows_cancelled
+       count(*) FILTER (WHERE status = 'cancelled' AND step LIKE '%plan:%') AS plan_rows_cancelled
   FROM collect.outbox WHERE patient_id = 'cy';
 SELECT collect.plans_tick('2026-02-15 17:05Z') AS settles_the_rest;
 SELECT seq, status, paid_amount, paid_by FROM collect.installment WHERE plan_id = :cy_plan ORDER BY seq;

@@ -9,6 +9,7 @@
 
 #include "utils/json.h"
 
+#include "dunning.h"
 #include "outreach.h"
 #include "plan.h"
 #include "plan_internal.h"
@@ -267,16 +268,18 @@ plan_vars(const char *first,...)
  * opt-outs, holds and quiet hours on top.
  */
 const char *
-plan_message_channel(const char *practice_id, const char *patient_id)
+plan_message_channel(const char *practice_id, const char *patient_id, char **language)
 {
 	static SPIPlanPtr p = NULL;
 	Oid			t[2] = {TEXTOID, TEXTOID};
 	Datum		a[2] = {CStringGetTextDatum(practice_id), CStringGetTextDatum(patient_id)};
 	const char *channel = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
 
+	*language = "en";
 	SPI_connect();
 	plan_exec(plan_prepare(&p, "SELECT CASE WHEN sms_consent AND phone IS NOT NULL THEN 'sms'"
-						   " WHEN email_consent AND email IS NOT NULL THEN 'email' END"
+						   " WHEN email_consent AND email IS NOT NULL THEN 'email' END, language"
 						   " FROM collect.patient WHERE practice_id = $1 AND patient_id = $2", 2, t),
 			  a, NULL, true, 1);
 	if (SPI_processed == 1)
@@ -285,19 +288,32 @@ plan_message_channel(const char *practice_id, const char *patient_id)
 
 		if (v != NULL)
 			channel = strcmp(v, "sms") == 0 ? "sms" : "email";
+		*language = plan_getstr(0, 2, cxt);
 	}
 	SPI_finish();
 	return channel;
 }
 
+/*
+ * Queue a plan message on the patient's channel; date (unless
+ * DATEVAL_NOBEGIN) becomes {{due_date}}, written in the patient's language.
+ */
 int64
 plan_notify(const char *practice_id, const char *patient_id, const char *step,
-			const char *template_name, Jsonb *vars, TimestampTz not_before, TimestampTz as_of)
+			const char *template_name, Jsonb *vars, DateADT date, TimestampTz not_before, TimestampTz as_of)
 {
-	const char *channel = plan_message_channel(practice_id, patient_id);
+	char	   *language;
+	const char *channel = plan_message_channel(practice_id, patient_id, &language);
 
 	if (channel == NULL)
 		return 0;
+	if (date != DATEVAL_NOBEGIN)
+	{
+		Jsonb	   *d = plan_vars("due_date", format_local_date(date, language), NULL);
+
+		vars = vars == NULL ? d : DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(vars),
+																	 JsonbPGetDatum(d)));
+	}
 	return outreach_enqueue(practice_id, patient_id, channel, step, template_name, vars, not_before, as_of);
 }
 
@@ -329,14 +345,14 @@ plan_activated(const char *practice_id, const char *patient_id, int64 plan_id, T
 	Datum		a[2] = {CStringGetTextDatum(practice_id), Int64GetDatum(plan_id)};
 	char	   *total,
 			   *n,
-			   *first_amount,
-			   *first_due;
+			   *first_amount;
+	DateADT		first_due;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	plan_set_account_state(practice_id, patient_id, "on_plan", DT_NOBEGIN, 0);
 
 	SPI_connect();
-	plan_exec(plan_prepare(&p, "SELECT p.total, p.installments, i.amount, to_char(i.due_date, 'YYYY-MM-DD')"
+	plan_exec(plan_prepare(&p, "SELECT p.total, p.installments, i.amount, i.due_date"
 						   " FROM collect.plan p JOIN collect.installment i USING (practice_id, plan_id)"
 						   " WHERE p.practice_id = $1 AND p.plan_id = $2 AND i.seq = 1", 2, t), a, NULL, true, 1);
 	if (SPI_processed != 1)
@@ -347,14 +363,13 @@ plan_activated(const char *practice_id, const char *patient_id, int64 plan_id, T
 		total = MemoryContextStrdup(cxt, cents_to_dollars(numeric_to_cents(plan_getdatum(0, 1, &isnull))));
 		n = plan_getstr(0, 2, cxt);
 		first_amount = MemoryContextStrdup(cxt, cents_to_dollars(numeric_to_cents(plan_getdatum(0, 3, &isnull))));
-		first_due = plan_getstr(0, 4, cxt);
+		first_due = DatumGetDateADT(plan_getdatum(0, 4, &isnull));
 	}
 	SPI_finish();
-	plan_notify(practice_id, patient_id, psprintf("plan:" INT64_FORMAT ":confirmation", plan_id),
+	plan_notify(practice_id, patient_id, psprintf("notice:plan:" INT64_FORMAT ":confirmation", plan_id),
 				"plan_confirmation",
-				plan_vars("plan_total", total, "installments", n, "installment_amount", first_amount,
-						  "due_date", first_due, NULL),
-				as_of, as_of);
+				plan_vars("plan_total", total, "installments", n, "installment_amount", first_amount, NULL),
+				first_due, as_of, as_of);
 }
 
 int64
@@ -448,7 +463,7 @@ plan_create(const char *practice_id, const char *patient_id, int installments, D
 	else
 	{
 		char	   *summary = task_summary(practice_id, patient_id,
-										   psprintf("Approve or change the plan of %d payments for %s (plan %lld): %s.",
+										   psprintf("approving or changing the plan of %d payments for %s (plan %lld): %s",
 													q.n, cents_to_dollars(q.total), (long long) plan_id, reason),
 										   as_of);
 
@@ -564,8 +579,9 @@ plan_cancel_outbox(const char *practice_id, const char *patient_id, int64 plan_i
 {
 	static SPIPlanPtr p = NULL;
 	Oid			t[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	char	   *prefix = seq > 0 ? psprintf("plan:" INT64_FORMAT ":%d:%%", plan_id, seq)
-		: psprintf("plan:" INT64_FORMAT ":%%", plan_id);
+	/* "plan:<id>:..." and "notice:plan:<id>:..." (the confirmation) */
+	char	   *prefix = seq > 0 ? psprintf("%%plan:" INT64_FORMAT ":%d:%%", plan_id, seq)
+		: psprintf("%%plan:" INT64_FORMAT ":%%", plan_id);
 	Datum		a[4] = {CStringGetTextDatum(practice_id), CStringGetTextDatum(patient_id),
 	CStringGetTextDatum(prefix), CStringGetTextDatum(why)};
 

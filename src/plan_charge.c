@@ -234,14 +234,14 @@ record_charge_result(PG_FUNCTION_ARGS)
 		if (!retry)
 		{
 			char	   *summary = task_summary(practice_id, patient_id,
-											   psprintf("Autopay for installment %d of plan " INT64_FORMAT " (%s) failed %d times (%s). Call to update the card or take the payment.",
+											   psprintf("a call to update the card or take the payment: autopay for installment %d of plan " INT64_FORMAT " (%s) failed %d times (%s)",
 														seq, plan_id, cents_to_dollars(inst_amount), attempts,
 														failure ? failure : "no reason given"), at);
 
 			task_open(practice_id, patient_id, "payment_failed", summary, at + USECS_PER_DAY, at);
 			plan_notify(practice_id, patient_id, psprintf("plan:" INT64_FORMAT ":%d:failed", plan_id, seq),
 						"plan_payment_failed",
-						plan_vars("installment_amount", cents_to_dollars(inst_amount), NULL), at, at);
+						plan_vars("installment_amount", cents_to_dollars(inst_amount), NULL), DATEVAL_NOBEGIN, at, at);
 		}
 	}
 	PG_RETURN_VOID();

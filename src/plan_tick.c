@@ -164,9 +164,8 @@ reminders_pass(TimestampTz as_of, MemoryContext loop)
 				if (plan_notify(d->practice_id, d->patient_id,
 							psprintf("plan:" INT64_FORMAT ":%d:reminder", d->plan_id, d->seq),
 							d->customer ? "plan_reminder_autopay" : "plan_reminder",
-							plan_vars("installment_amount", cents_to_dollars(d->amount),
-									  "due_date", date_text(d->due_date), NULL),
-							not_before, as_of) != 0)
+							plan_vars("installment_amount", cents_to_dollars(d->amount), NULL),
+							d->due_date, not_before, as_of) != 0)
 					actions++;
 			}
 			/* too late for a reminder: marked all the same so it is not looked at again */
@@ -463,7 +462,7 @@ defaults_pass(TimestampTz as_of, MemoryContext loop)
 		/* firmer: the cadence resumes at its last (firmest) step */
 		plan_set_account_state(practice[r], patient[r], "in_cadence", as_of, Max(policy.n_cadence - 1, 0));
 		plan_notify(practice[r], patient[r], psprintf("plan:" INT64_FORMAT ":defaulted", plan_id[r]),
-					"plan_defaulted", NULL, as_of, as_of);
+					"plan_defaulted", NULL, DATEVAL_NOBEGIN, as_of, as_of);
 		audit_record(practice[r], patient[r], as_of, "collect", "plan_defaulted",
 					 psprintf("plan:" INT64_FORMAT, plan_id[r]),
 					 psprintf("%d installments missed", PLAN_DEFAULT_AFTER_MISSED), NULL);
@@ -518,9 +517,10 @@ hardship_reviews_pass(TimestampTz as_of, MemoryContext loop)
 	{
 		MemoryContext old = MemoryContextSwitchTo(loop);
 		char	   *summary = task_summary(practice[r], patient[r],
-										   psprintf("Hardship support (%s) approved %s has run its course: review the patient's situation and decide the next step.",
+										   psprintf("reviewing the patient's situation and deciding the next step: the hardship support (%s) approved %s has run its course",
 													strcmp(outcome[r], "longer_term") == 0 ? "longer term"
-													: strcmp(outcome[r], "lower_minimum") == 0 ? "lower minimum" : "reduction",
+													: strcmp(outcome[r], "lower_minimum") == 0 ? "lower minimum"
+													: strcmp(outcome[r], "pause") == 0 ? "a pause" : "reduction",
 													approved[r]), as_of);
 		int64		task_id = task_open(practice[r], patient[r], "hardship_review", summary,
 										as_of + USECS_PER_DAY, as_of);

@@ -33,7 +33,7 @@ CREATE TABLE @extschema@.hardship (
   practice_id  text NOT NULL,
   patient_id   text NOT NULL,
   approved_at  timestamptz NOT NULL,
-  outcome      text NOT NULL CHECK (outcome IN ('reduction','longer_term','lower_minimum')),
+  outcome      text NOT NULL CHECK (outcome IN ('reduction','longer_term','lower_minimum','pause')),
   details      jsonb NOT NULL DEFAULT '{}',
   adjustment   numeric(12,2),                     -- reduction posted, if any
   plan_id      bigint,                            -- plan made under it, if any
@@ -108,11 +108,6 @@ CREATE FUNCTION @extschema@.record_charge_result(practice_id text, message_id bi
 CREATE FUNCTION @extschema@.plans_tick(as_of timestamptz DEFAULT now())
   RETURNS bigint AS 'MODULE_PATHNAME', 'plans_tick_sql' LANGUAGE C;
 
--- What record_event(..., 'hardship_approved', ...) does, callable alone.
-CREATE FUNCTION @extschema@.hardship_approved(practice_id text, patient_id text, details jsonb,
-                                              at timestamptz DEFAULT now())
-  RETURNS bigint AS 'MODULE_PATHNAME', 'hardship_approved_sql' LANGUAGE C;
-
 -- Offer a settlement (discount_pct NULL = the policy's largest).
 CREATE FUNCTION @extschema@.offer_settlement(practice_id text, patient_id text, discount_pct int DEFAULT NULL,
                                              as_of timestamptz DEFAULT now())
@@ -157,9 +152,9 @@ INSERT INTO @extschema@.message_template (template_name, language, channel, subj
  ('plan_reminder_autopay', 'es', 'sms', NULL,
   '{{practice_name}}: su pago del plan de {{installment_amount}} se cargará a su tarjeta registrada el {{due_date}}. {{opt_out}}'),
  ('plan_reminder_autopay', 'en', 'email', 'Your plan payment on {{due_date}}',
-  'Hello {{first_name}}, your plan installment of {{installment_amount}} will be charged to your card on file on {{due_date}}. Questions: {{practice_phone}}. {{opt_out}}'),
+  'Hello {{first_name}}, your plan installment of {{installment_amount}} will be charged to your card on file on {{due_date}}. Questions? Just reply. {{opt_out}}'),
  ('plan_reminder_autopay', 'es', 'email', 'Su pago del plan el {{due_date}}',
-  'Hola {{first_name}}, la cuota de su plan de {{installment_amount}} se cargará a su tarjeta registrada el {{due_date}}. Preguntas: {{practice_phone}}. {{opt_out}}'),
+  'Hola {{first_name}}, la cuota de su plan de {{installment_amount}} se cargará a su tarjeta registrada el {{due_date}}. ¿Preguntas? Responda a este mensaje. {{opt_out}}'),
  ('plan_payment_failed', 'en', 'sms', NULL,
   '{{practice_name}}: we could not process your plan payment of {{installment_amount}}. No worries, you can pay here: {{pay_link}} or reply and we will help. {{opt_out}}'),
  ('plan_payment_failed', 'es', 'sms', NULL,
@@ -177,13 +172,13 @@ INSERT INTO @extschema@.message_template (template_name, language, channel, subj
  ('plan_confirmation', 'es', 'email', 'Su plan de pagos',
   'Hola {{first_name}}, su plan de pagos por {{plan_total}} está listo: {{installments}} pagos, el primero de {{installment_amount}} el {{due_date}}. Detalles: {{pay_link}}. {{opt_out}}'),
  ('plan_defaulted', 'en', 'sms', NULL,
-  '{{practice_name}}: two plan payments were missed, so your plan has ended and {{balance}} is due. Please pay at {{pay_link}} or call {{practice_phone}} to talk options. {{opt_out}}'),
+  '{{practice_name}}: two plan payments were missed, so your plan has ended and {{balance}} is due. Please pay at {{pay_link}} or reply to talk about options. {{opt_out}}'),
  ('plan_defaulted', 'es', 'sms', NULL,
-  '{{practice_name}}: no se recibieron dos cuotas, por lo que su plan terminó y se deben {{balance}}. Pague en {{pay_link}} o llame al {{practice_phone}} para ver opciones. {{opt_out}}'),
+  '{{practice_name}}: no se recibieron dos cuotas, por lo que su plan terminó y se deben {{balance}}. Pague en {{pay_link}} o responda para ver opciones. {{opt_out}}'),
  ('plan_defaulted', 'en', 'email', 'Your payment plan has ended',
-  'Hello {{first_name}}, two payments of your plan were missed, so the plan has ended and {{balance}} is now due. Please pay at {{pay_link}}, or call {{practice_phone}} and we will talk about options. {{opt_out}}'),
+  'Hello {{first_name}}, two payments of your plan were missed, so the plan has ended and {{balance}} is now due. Please pay at {{pay_link}}, or reply and we will talk about options. {{opt_out}}'),
  ('plan_defaulted', 'es', 'email', 'Su plan de pagos terminó',
-  'Hola {{first_name}}, no se recibieron dos pagos de su plan, por lo que el plan terminó y ahora se deben {{balance}}. Pague en {{pay_link}} o llame al {{practice_phone}} para hablar de opciones. {{opt_out}}'),
+  'Hola {{first_name}}, no se recibieron dos pagos de su plan, por lo que el plan terminó y ahora se deben {{balance}}. Pague en {{pay_link}} o responda para hablar de opciones. {{opt_out}}'),
  ('settlement_offer', 'en', 'sms', NULL,
   '{{practice_name}}: pay {{amount}} instead of {{balance}} to settle your account in full. Pay at {{pay_link}} or reply YES. {{opt_out}}'),
  ('settlement_offer', 'es', 'sms', NULL,
