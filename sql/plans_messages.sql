@@ -29,7 +29,8 @@ SELECT collect.record_charge_result('p1', message_id, false, NULL, 'card_decline
 SELECT collect.record_event('p1', 'ed', 'hardship_approved', '{"outcome": "longer_term"}', '2025-07-20 18:00Z') IS NOT NULL AS ed_hardship,
        collect.record_event('p1', 'eva', 'hardship_approved', '{}', '2025-07-20 18:00Z') IS NOT NULL AS eva_pause;
 
-SELECT patient_id, channel, template, subject, body
+-- pay-link signatures use the practice's random key: masked
+SELECT patient_id, channel, template, subject, regexp_replace(body, 's=[0-9a-f]{64}', 's=<signature>') AS body
   FROM collect.outbox WHERE channel <> 'charge' ORDER BY patient_id, message_id;
 -- every message carries the opt-out line of its channel and language
 SELECT count(*) AS messages,
