@@ -44,6 +44,12 @@ SELECT status, closed_by FROM collect.task WHERE patient_id = 'pt2';
 SELECT template, step FROM collect.outbox WHERE patient_id = 'pt2';
 SELECT action, actor FROM collect.audit_log WHERE patient_id = 'pt2' ORDER BY audit_id;
 
+-- approved after its first due date came too close: the due dates move on (same day, same amounts)
+SELECT seq, due_date, amount FROM collect.installment WHERE plan_id = 4 ORDER BY seq LIMIT 2;
+SELECT collect.approve_plan(4, 'manager.mary', '2026-01-14 16:00Z');
+SELECT seq, due_date, amount FROM collect.installment WHERE plan_id = 4 ORDER BY seq;
+SELECT first_due, status FROM collect.plan WHERE plan_id = 4;
+
 -- errors (each followed by its SQLSTATE)
 SELECT collect.approve_plan(2, 'manager.mary', '2026-01-11 16:00Z');   -- already active
 \echo :LAST_ERROR_SQLSTATE

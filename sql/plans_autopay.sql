@@ -87,6 +87,10 @@ SELECT collect.plans_tick('2026-04-10 13:03Z') AS same_as_of_again;
 SELECT status, ended_at FROM collect.plan WHERE plan_id = 1;
 SELECT balance, state, next_action_at, cadence_step FROM collect.account WHERE patient_id = 'ann';
 SELECT template, step, status FROM collect.outbox WHERE step = 'plan:1:defaulted';
+-- the clock's cadence pass takes the account from there, at its firmest step
+SELECT collect.tick('2026-04-10 14:00Z') AS cadence_actions;
+SELECT channel, template, status FROM collect.outbox WHERE patient_id = 'ann' AND step LIKE 'cadence:%';
+SELECT state, cadence_step FROM collect.account WHERE patient_id = 'ann';
 SELECT count(*) FILTER (WHERE status = 'queued') AS queued_plan_rows_left
   FROM collect.outbox WHERE patient_id = 'ann' AND step LIKE 'plan:1:%' AND step NOT LIKE '%defaulted';
 

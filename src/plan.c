@@ -383,7 +383,6 @@ plan_create(const char *practice_id, const char *patient_id, int installments, D
 	Oid			t_plan[9] = {TEXTOID, TEXTOID, NUMERICOID, INT4OID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
 	DATEOID, INT4OID};
 	Oid			t_inst[5] = {TEXTOID, INT8OID, INT4OID, DATEOID, NUMERICOID};
-	Oid			t_src[1] = {TEXTOID};
 	Policy		policy;
 	pg_tz	   *tz;
 	Cents		balance,
@@ -396,7 +395,6 @@ plan_create(const char *practice_id, const char *patient_id, int installments, D
 	Datum		a[11];
 	char		nulls[11];
 
-	(void) t_src;
 	policy_load(practice_id, &policy);
 	tz = plan_practice_tz(practice_id);
 	plan_account_facts(practice_id, patient_id, &balance, &last_payment, &last_payment_at);
@@ -526,6 +524,58 @@ plan_lock(int64 plan_id, char **practice_id, char **patient_id, char **status)
 	SPI_finish();
 }
 
+/*
+ * A plan approved after its first due date came too close (the reminder
+ * day has passed) moves its due dates: the same anchor day, from the first
+ * one at least plan_reminder_days_before + 1 days after the approval. The
+ * amounts do not change.
+ */
+static void
+plan_redate(const char *practice_id, int64 plan_id, TimestampTz as_of)
+{
+	static SPIPlanPtr get = NULL,
+				set = NULL;
+	Oid			tg[2] = {TEXTOID, INT8OID};
+	Oid			ts[4] = {TEXTOID, INT8OID, INT4OID, DATEOID};
+	Datum		a[2] = {CStringGetTextDatum(practice_id), Int64GetDatum(plan_id)};
+	Policy		policy;
+	pg_tz	   *tz = plan_practice_tz(practice_id);
+	DateADT		today = local_date(as_of, tz),
+				first_due,
+				new_first;
+	int			anchor,
+				n;
+	bool		isnull;
+
+	policy_load(practice_id, &policy);
+	SPI_connect();
+	plan_exec(plan_prepare(&get, "SELECT first_due, anchor_day, installments FROM collect.plan"
+						   " WHERE practice_id = $1 AND plan_id = $2", 2, tg), a, NULL, true, 1);
+	first_due = DatumGetDateADT(plan_getdatum(0, 1, &isnull));
+	anchor = DatumGetInt32(plan_getdatum(0, 2, &isnull));
+	n = DatumGetInt32(plan_getdatum(0, 3, &isnull));
+	if (first_due <= today + policy.plan_reminder_days_before)
+	{
+		new_first = plan_first_due(today, anchor, policy.plan_reminder_days_before);
+		for (int k = 0; k < n; k++)
+		{
+			Datum		sa[4] = {a[0], a[1], Int32GetDatum(k + 1), DateADTGetDatum(plan_due_date(new_first, anchor, k))};
+
+			plan_exec(plan_prepare(&set, "UPDATE collect.installment SET due_date = $4"
+								   " WHERE practice_id = $1 AND plan_id = $2 AND seq = $3", 4, ts), sa, NULL, false, 0);
+		}
+		{
+			static SPIPlanPtr upd = NULL;
+			Oid			tu[3] = {TEXTOID, INT8OID, DATEOID};
+			Datum		ua[3] = {a[0], a[1], DateADTGetDatum(new_first)};
+
+			plan_exec(plan_prepare(&upd, "UPDATE collect.plan SET first_due = $3 WHERE practice_id = $1 AND plan_id = $2",
+								   3, tu), ua, NULL, false, 0);
+		}
+	}
+	SPI_finish();
+}
+
 /* collect.approve_plan(plan_id, approver, as_of) */
 Datum
 approve_plan(PG_FUNCTION_ARGS)
@@ -567,6 +617,7 @@ approve_plan(PG_FUNCTION_ARGS)
 							   4, tt), ta, NULL, false, 0);
 	}
 	SPI_finish();
+	plan_redate(practice_id, plan_id, as_of);
 	audit_record(practice_id, patient_id, as_of, approver, "plan_approved",
 				 psprintf("plan:" INT64_FORMAT, plan_id), "approved by staff", NULL);
 	plan_activated(practice_id, patient_id, plan_id, as_of);
