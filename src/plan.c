@@ -220,10 +220,11 @@ clean_history(const char *practice_id, const char *patient_id, TimestampTz as_of
 
 	SPI_connect();
 	plan_exec(plan_prepare(&p,
-						   "SELECT NOT EXISTS (SELECT 1 FROM collect.installment i JOIN collect.plan p USING (practice_id, plan_id)"
-						   "                    WHERE p.practice_id = $1 AND p.patient_id = $2"
-						   "                      AND i.missed_at > $3 - interval '" CppAsString2(PLAN_CLEAN_HISTORY_MONTHS) " months'"
-						   "                      AND i.missed_at <= $3)"
+						   "SELECT NOT EXISTS (SELECT 1 FROM collect.plan p WHERE p.practice_id = $1 AND p.patient_id = $2"
+						   "                    AND EXISTS (SELECT 1 FROM collect.installment i"
+						   "                                 WHERE i.practice_id = p.practice_id AND i.plan_id = p.plan_id"
+						   "                                   AND i.missed_at > $3 - interval '" CppAsString2(PLAN_CLEAN_HISTORY_MONTHS) " months'"
+						   "                                   AND i.missed_at <= $3))"
 						   "   AND NOT EXISTS (SELECT 1 FROM collect.ledger l"
 						   "                    WHERE l.practice_id = $1 AND l.patient_id = $2 AND l.kind = 'reversal'"
 						   "                      AND l.posted_at > $3 - interval '" CppAsString2(PLAN_CLEAN_HISTORY_MONTHS) " months'"
@@ -380,8 +381,8 @@ plan_create(const char *practice_id, const char *patient_id, int installments, D
 				ins_plan = NULL,
 				ins_inst = NULL;
 	Oid			t_live[2] = {TEXTOID, TEXTOID};
-	Oid			t_plan[9] = {TEXTOID, TEXTOID, NUMERICOID, INT4OID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
-	DATEOID, INT4OID};
+	Oid			t_plan[11] = {TEXTOID, TEXTOID, NUMERICOID, INT4OID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
+	DATEOID, INT4OID, TEXTOID, TEXTOID};
 	Oid			t_inst[5] = {TEXTOID, INT8OID, INT4OID, DATEOID, NUMERICOID};
 	Policy		policy;
 	pg_tz	   *tz;
@@ -424,11 +425,14 @@ plan_create(const char *practice_id, const char *patient_id, int installments, D
 	a[6] = TimestampTzGetDatum(as_of);
 	a[7] = DateADTGetDatum(q.first_due);
 	a[8] = Int32GetDatum(q.anchor_day);
+	a[9] = CStringGetTextDatum(source);
+	a[10] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
+	nulls[10] = reason ? ' ' : 'n';
 	plan_exec(plan_prepare(&ins_plan,
 						   "INSERT INTO collect.plan (practice_id, patient_id, total, installments, status, approved_by,"
-						   "  created_at, credit_from, first_due, anchor_day, approved_at)"
-						   " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, CASE WHEN $5 = 'active' THEN $7 END)"
-						   " RETURNING plan_id", 9, t_plan), a, nulls, false, 1);
+						   "  created_at, credit_from, first_due, anchor_day, approved_at, source, approval_note)"
+						   " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, CASE WHEN $5 = 'active' THEN $7 END, $10, $11)"
+						   " RETURNING plan_id", 11, t_plan), a, nulls, false, 1);
 	plan_id = DatumGetInt64(plan_getdatum(0, 1, &isnull));
 
 	for (int k = 0; k < q.n; k++)
@@ -438,16 +442,6 @@ plan_create(const char *practice_id, const char *patient_id, int installments, D
 
 		plan_exec(plan_prepare(&ins_inst, "INSERT INTO collect.installment (practice_id, plan_id, seq, due_date, amount)"
 							   " VALUES ($1, $2, $3, $4, $5)", 5, t_inst), ia, NULL, false, 0);
-	}
-	{
-		static SPIPlanPtr set_src = NULL;
-		Oid			t[4] = {TEXTOID, INT8OID, TEXTOID, TEXTOID};
-		Datum		sa[4] = {a[0], Int64GetDatum(plan_id), CStringGetTextDatum(source),
-		reason ? CStringGetTextDatum(reason) : (Datum) 0};
-		char		sn[4] = {' ', ' ', ' ', reason ? ' ' : 'n'};
-
-		plan_exec(plan_prepare(&set_src, "UPDATE collect.plan SET source = $3, approval_note = $4"
-							   " WHERE practice_id = $1 AND plan_id = $2", 4, t), sa, sn, false, 0);
 	}
 	SPI_finish();
 
@@ -611,7 +605,7 @@ approve_plan(PG_FUNCTION_ARGS)
 		CStringGetTextDatum(approver), TimestampTzGetDatum(as_of)};
 
 		plan_exec(plan_prepare(&upd, "UPDATE collect.plan SET status = 'active', approved_by = $2, approved_at = $3,"
-							   " credit_from = LEAST(credit_from, $3) WHERE plan_id = $1", 3, t), a, NULL, false, 0);
+							   " credit_from = LEAST(credit_from, $3), settle_pending = true WHERE plan_id = $1", 3, t), a, NULL, false, 0);
 		plan_exec(plan_prepare(&close_task, "UPDATE collect.task SET status = 'done', closed_by = $3, closed_at = $4"
 							   " WHERE practice_id = $1 AND patient_id = $2 AND kind = 'plan_approval' AND status = 'open'",
 							   4, tt), ta, NULL, false, 0);

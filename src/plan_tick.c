@@ -12,6 +12,8 @@
  */
 #include "collect.h"
 
+#include "commands/trigger.h"
+
 #include "outreach.h"
 #include "plan.h"
 #include "plan_internal.h"
@@ -283,11 +285,16 @@ misses_pass(TimestampTz as_of, MemoryContext loop)
 /*
  * Payments posted since the plan began settle its installments in order
  * (paying ahead settles the next ones). A completed plan waives what is
- * left; an active plan with nothing left unpaid completes.
+ * left; an active plan with nothing left unpaid completes. Only plans
+ * flagged settle_pending are looked at: the ledger trigger below flags a
+ * patient's plans when a payment, reversal, adjustment or write-off is
+ * posted, and plan creation and approval flag the plan, so an idle tick
+ * costs nothing per plan.
  */
 static int64
 settle_pass(TimestampTz as_of, MemoryContext loop)
 {
+	static SPIPlanPtr unflag = NULL;
 	static SPIPlanPtr q = NULL,
 				unpaid = NULL,
 				paid = NULL,
@@ -319,7 +326,7 @@ settle_pass(TimestampTz as_of, MemoryContext loop)
 						   "  COALESCE(a.balance, 0)"
 						   " FROM collect.plan p"
 						   " LEFT JOIN collect.account a ON a.practice_id = p.practice_id AND a.patient_id = p.patient_id"
-						   " WHERE p.status IN ('active', 'completed')"
+						   " WHERE p.settle_pending AND p.status IN ('active', 'completed')"
 						   "   AND EXISTS (SELECT 1 FROM collect.installment j WHERE j.practice_id = p.practice_id"
 						   "               AND j.plan_id = p.plan_id AND j.status IN ('due', 'failed'))"
 						   " ORDER BY p.practice_id, p.plan_id", 1, t1), a, NULL, true, 0);
@@ -341,6 +348,15 @@ settle_pass(TimestampTz as_of, MemoryContext loop)
 		free_credit[r] = numeric_to_cents(plan_getdatum(r, 5, &isnull));
 		balance[r] = numeric_to_cents(plan_getdatum(r, 6, &isnull));
 	}
+	/*
+	 * Every flagged plan is looked at now; the flag stays only where a
+	 * payment posted after as_of will count later.
+	 */
+	plan_exec(plan_prepare(&unflag,
+						   "UPDATE collect.plan p SET settle_pending = p.status IN ('active', 'completed') AND EXISTS"
+						   "  (SELECT 1 FROM collect.ledger l WHERE l.practice_id = p.practice_id AND l.patient_id = p.patient_id"
+						   "    AND l.kind IN ('payment', 'reversal') AND l.posted_at > $1)"
+						   " WHERE p.settle_pending", 1, t1), a, NULL, false, 0);
 	SPI_finish();
 
 	for (int r = 0; r < n; r++)
@@ -572,6 +588,35 @@ plans_tick(TimestampTz as_of)
 	actions += plan_refund_sweep(as_of);
 	MemoryContextDelete(loop);
 	return actions;
+}
+
+PG_FUNCTION_INFO_V1(plan_ledger_posted);
+
+/*
+ * AFTER INSERT ON collect.ledger, for each statement: flag the plans of the
+ * patients whose payments, reversals, adjustments or write-offs were
+ * posted, for the next settle pass. Writes only plan.settle_pending.
+ */
+Datum
+plan_ledger_posted(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) || td->tg_newtable == NULL)
+		elog(ERROR, "plan_ledger_posted: must be an AFTER INSERT statement trigger with a NEW TABLE");
+	SPI_connect();
+	if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
+		elog(ERROR, "plan_ledger_posted: SPI_register_trigger_data failed");
+	if (SPI_execute("UPDATE collect.plan p SET settle_pending = true"
+					" FROM (SELECT DISTINCT practice_id, patient_id FROM new_rows"
+					"       WHERE kind IN ('payment', 'reversal', 'adjustment', 'write_off')) n"
+					" WHERE p.practice_id = n.practice_id AND p.patient_id = n.patient_id"
+					"   AND p.status IN ('pending_approval', 'active', 'completed') AND NOT p.settle_pending",
+					false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "plan_ledger_posted: flagging plans failed");
+	SPI_finish();
+	return PointerGetDatum(NULL);
 }
 
 /* collect.plans_tick(as_of) */

@@ -12,7 +12,11 @@ ALTER TABLE @extschema@.plan
   ADD COLUMN credit_from   timestamptz,           -- payments posted at/after this count toward installments
   ADD COLUMN approval_note text,
   ADD COLUMN approved_at   timestamptz,
-  ADD COLUMN ended_at      timestamptz;
+  ADD COLUMN ended_at      timestamptz,
+  ADD COLUMN settle_pending boolean NOT NULL DEFAULT true;  -- payments to apply: the settle pass looks at it
+-- the settle pass finds flagged plans here; completed plans by patient for the ledger trigger
+CREATE INDEX plan_settle_pending_idx ON @extschema@.plan (practice_id, plan_id) WHERE settle_pending;
+CREATE INDEX plan_patient_idx ON @extschema@.plan (practice_id, patient_id);
 
 -- Per installment: reminder, charge and retry bookkeeping.
 ALTER TABLE @extschema@.installment
@@ -74,6 +78,14 @@ CREATE TABLE @extschema@.refund_sweep_run (
 ------------------------------------------------------------------------
 -- Functions
 ------------------------------------------------------------------------
+-- A posted payment, reversal, adjustment or write-off flags the patient's
+-- plans for the next settle pass (src/plan_tick.c).
+CREATE FUNCTION @extschema@.plan_ledger_posted() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'plan_ledger_posted' LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+CREATE TRIGGER ledger_plan_settle AFTER INSERT ON @extschema@.ledger
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.plan_ledger_posted();
+
 -- The installments a plan for the patient's balance would have (pure: writes nothing).
 CREATE FUNCTION @extschema@.quote_plan(practice_id text, patient_id text, installments int DEFAULT NULL,
                                        as_of timestamptz DEFAULT now())
