@@ -462,9 +462,12 @@ defaults_pass(TimestampTz as_of, MemoryContext loop)
 
 	SPI_connect();
 	plan_exec(plan_prepare(&q, "SELECT p.practice_id, p.patient_id, p.plan_id FROM collect.plan p"
-						   " WHERE p.status = 'active' AND (SELECT count(*) FROM collect.installment i"
-						   "   WHERE i.practice_id = p.practice_id AND i.plan_id = p.plan_id AND i.status = 'failed'"
-						   "     AND i.missed_at <= $1) >= " CppAsString2(PLAN_DEFAULT_AFTER_MISSED)
+						   " JOIN (SELECT i.practice_id, i.plan_id FROM collect.installment i"
+						   "        WHERE i.status = 'failed' AND i.missed_at IS NOT NULL AND i.missed_at <= $1"
+						   "        GROUP BY i.practice_id, i.plan_id"
+						   "       HAVING count(*) >= " CppAsString2(PLAN_DEFAULT_AFTER_MISSED) ") m"
+						   "   ON m.practice_id = p.practice_id AND m.plan_id = p.plan_id"
+						   " WHERE p.status = 'active'"
 						   " ORDER BY p.practice_id, p.plan_id", 1, t1), a, NULL, true, 0);
 	n = (int) SPI_processed;
 	practice = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));

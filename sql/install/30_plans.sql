@@ -30,6 +30,10 @@ ALTER TABLE @extschema@.installment
   ADD COLUMN missed_at       timestamptz,         -- retries exhausted or unpaid past its grace
   ADD COLUMN last_error      text;
 CREATE INDEX installment_due_idx ON @extschema@.installment (due_date) WHERE status IN ('due','failed');
+-- missed installments, for the defaults pass
+CREATE INDEX installment_missed_idx ON @extschema@.installment (practice_id, plan_id) WHERE status = 'failed' AND missed_at IS NOT NULL;
+-- credit balances, for the refund sweep
+CREATE INDEX account_credit_idx ON @extschema@.account (practice_id) WHERE balance < 0;
 
 -- Approved hardship arrangements and their review dates.
 CREATE TABLE @extschema@.hardship (
