@@ -18,6 +18,11 @@ INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, 
   SELECT 'p1', patient_id, 'c-' || patient_id, 'charge', 300.00, '2025-06-01 18:00Z' FROM collect.patient;
 INSERT INTO collect.payment_method (practice_id, patient_id, provider_customer, provider_method, consent_at)
   VALUES ('p1', 'ann', 'cus_1', 'pm_1', '2025-06-01 18:00Z'), ('p1', 'ana', 'cus_2', 'pm_2', '2025-06-01 18:00Z');
+-- a plan offer first (the quote by message), then the plans
+SELECT patient_id, collect.offer_plan('p1', patient_id, NULL, '2025-06-30 18:00Z') > 0 AS offered
+  FROM collect.patient ORDER BY patient_id;
+SELECT collect.offer_plan('p1', 'ann', NULL, '2025-06-30 19:00Z') > 0 AS same_day_again,
+       (SELECT count(*) FROM collect.outbox WHERE patient_id = 'ann' AND template = 'plan_offer') AS ann_offers;
 SELECT count(collect.create_plan('p1', patient_id, NULL, NULL, '2025-07-01 18:00Z')) AS plans FROM collect.patient;
 SELECT collect.plans_tick('2025-07-13 18:00Z') AS reminders;
 SELECT collect.plans_tick('2025-07-15 16:00Z') AS charges;   -- 09:00 in Phoenix (no DST)

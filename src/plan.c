@@ -19,6 +19,7 @@ PG_FUNCTION_INFO_V1(create_plan);
 PG_FUNCTION_INFO_V1(approve_plan);
 PG_FUNCTION_INFO_V1(cancel_plan);
 PG_FUNCTION_INFO_V1(request_plan);
+PG_FUNCTION_INFO_V1(offer_plan);
 
 SPIPlanPtr
 plan_prepare(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *types)
@@ -764,4 +765,45 @@ plan_cancel_live(const char *practice_id, const char *patient_id, TimestampTz as
 					 psprintf("plan:" INT64_FORMAT, plan_id), why, NULL);
 	}
 	return left;
+}
+
+/*
+ * collect.offer_plan(practice_id, patient_id, installments, as_of): the
+ * quote sent as a plan_offer message (step "plan_offer:<local date>", one
+ * a day at most); a "yes" or "PLAN" reply then creates the plan. Returns
+ * the message_id, or 0 when no channel or rule allowed it.
+ */
+Datum
+offer_plan(PG_FUNCTION_ARGS)
+{
+	char	   *practice_id = arg_text(fcinfo, 0, "practice_id");
+	char	   *patient_id = arg_text(fcinfo, 1, "patient_id");
+	int			installments = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
+	TimestampTz as_of;
+	Policy		policy;
+	pg_tz	   *tz;
+	Cents		balance,
+				last_payment;
+	TimestampTz last_payment_at;
+	PlanQuote	q;
+	DateADT		today;
+
+	if (PG_ARGISNULL(3))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("as_of must not be null")));
+	if (!PG_ARGISNULL(2) && installments < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("installments must be between 1 and %d, got %d", PLAN_MAX_INSTALLMENTS, installments)));
+	as_of = PG_GETARG_TIMESTAMPTZ(3);
+	policy_load(practice_id, &policy);
+	tz = plan_practice_tz(practice_id);
+	plan_account_facts(practice_id, patient_id, &balance, &last_payment, &last_payment_at);
+	today = local_date(as_of, tz);
+	plan_build_quote(&policy, balance, installments, today, 0, false, &q);
+	PG_RETURN_INT64(plan_notify(practice_id, patient_id,
+								psprintf("plan_offer:%s", DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(today)))),
+								"plan_offer",
+								plan_vars("plan_total", cents_to_dollars(q.total), "installments", psprintf("%d", q.n),
+										  "installment_amount", cents_to_dollars(q.amounts[0]), NULL),
+								q.first_due, as_of, as_of));
 }

@@ -110,6 +110,11 @@ CREATE FUNCTION @extschema@.approve_plan(plan_id bigint, approver text, as_of ti
 CREATE FUNCTION @extschema@.cancel_plan(plan_id bigint, actor text, as_of timestamptz DEFAULT now())
   RETURNS void AS 'MODULE_PATHNAME', 'cancel_plan' LANGUAGE C;
 
+-- Offer the patient the quoted plan by message (a "yes"/"PLAN" reply then creates it); the message_id or 0.
+CREATE FUNCTION @extschema@.offer_plan(practice_id text, patient_id text, installments int DEFAULT NULL,
+                                       as_of timestamptz DEFAULT now())
+  RETURNS bigint AS 'MODULE_PATHNAME', 'offer_plan' LANGUAGE C;
+
 -- A patient asked for a plan ("rest next month"): a plan for the remainder.
 CREATE FUNCTION @extschema@.request_plan(practice_id text, patient_id text, installments int DEFAULT NULL,
                                          as_of timestamptz DEFAULT now())
@@ -187,6 +192,14 @@ INSERT INTO @extschema@.message_template (template_name, language, channel, subj
   'Hello {{first_name}}, your payment plan for {{plan_total}} is set: {{installments}} payments, the first of {{installment_amount}} due on {{due_date}}. Details: {{pay_link}}. {{opt_out}}'),
  ('plan_confirmation', 'es', 'email', 'Su plan de pagos',
   'Hola {{first_name}}, su plan de pagos por {{plan_total}} está listo: {{installments}} pagos, el primero de {{installment_amount}} el {{due_date}}. Detalles: {{pay_link}}. {{opt_out}}'),
+ ('plan_offer', 'en', 'sms', NULL,
+  '{{practice_name}}: you can pay {{plan_total}} in {{installments}} monthly payments of about {{installment_amount}}, the first on {{due_date}}. Reply PLAN to set it up. {{opt_out}}'),
+ ('plan_offer', 'es', 'sms', NULL,
+  '{{practice_name}}: puede pagar {{plan_total}} en {{installments}} pagos mensuales de unos {{installment_amount}}, el primero el {{due_date}}. Responda PLAN para activarlo. {{opt_out}}'),
+ ('plan_offer', 'en', 'email', 'Pay over time: {{installments}} monthly payments',
+  'Hello {{first_name}}, you can pay your balance of {{plan_total}} in {{installments}} monthly payments of about {{installment_amount}}, the first on {{due_date}}. Reply PLAN to set it up, or pay in full here: {{pay_link}}. {{opt_out}}'),
+ ('plan_offer', 'es', 'email', 'Pague en cuotas: {{installments}} pagos mensuales',
+  'Hola {{first_name}}, puede pagar su saldo de {{plan_total}} en {{installments}} pagos mensuales de unos {{installment_amount}}, el primero el {{due_date}}. Responda PLAN para activarlo, o pague el total aquí: {{pay_link}}. {{opt_out}}'),
  ('plan_defaulted', 'en', 'sms', NULL,
   '{{practice_name}}: two plan payments were missed, so your plan has ended and {{balance}} is due. Please pay at {{pay_link}} or reply to talk about options. {{opt_out}}'),
  ('plan_defaulted', 'es', 'sms', NULL,
