@@ -102,6 +102,17 @@ SELECT collect.plans_tick('2026-01-09 18:05Z') AS completes;
 SELECT status FROM collect.plan WHERE plan_id = :eve_plan;
 SELECT balance, state FROM collect.account WHERE patient_id = 'eve';
 
+-- a payment posted with a later posted_at counts from that time on, not before (fay's first
+-- installment was missed by the March ticks above; the clock may be replayed earlier)
+INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, posted_at)
+  VALUES ('p1', 'fay', 'f-p2', 'payment', 38.34, '2026-01-25 18:00Z');
+SELECT collect.plans_tick('2026-01-24 18:00Z') AS before_it_counts;
+SELECT i.seq, i.status FROM collect.installment i JOIN collect.plan p USING (practice_id, plan_id) WHERE p.patient_id = 'fay' AND i.seq = 1;
+SELECT settle_pending FROM collect.plan WHERE patient_id = 'fay';
+SELECT collect.plans_tick('2026-01-25 18:00Z') AS when_it_counts;
+SELECT i.seq, i.status, i.paid_by FROM collect.installment i JOIN collect.plan p USING (practice_id, plan_id) WHERE p.patient_id = 'fay' AND i.seq = 1;
+SELECT settle_pending FROM collect.plan WHERE patient_id = 'fay';
+
 -- money: the ledger and the accounts agree after everything above
 SELECT bool_and(a.balance = (SELECT sum(CASE WHEN l.kind IN ('charge', 'refund', 'reversal') THEN l.amount ELSE -l.amount END)
                                FROM collect.ledger l WHERE l.practice_id = a.practice_id AND l.patient_id = a.patient_id))
