@@ -115,6 +115,13 @@ SELECT collect.record_charge_result('p1', :cy1, false, NULL, 'processing_error',
 SELECT charge_after, charge_after AT TIME ZONE 'America/New_York' AS local_retry FROM collect.installment WHERE plan_id = :cy_plan;
 SELECT collect.plans_tick('2026-03-09 14:59Z') AS at_47h59m, collect.plans_tick('2026-03-09 15:00Z') AS at_48h;
 
+-- the plan is cancelled while its retry is out: a late failure changes nothing, no task, no message
+SELECT message_id AS cy2 FROM collect.outbox WHERE step = 'plan:' || :cy_plan || ':1:charge:2' \gset
+SELECT collect.cancel_plan(:cy_plan, 'front.desk', '2026-03-09 15:01Z');
+SELECT collect.record_charge_result('p1', :cy2, false, NULL, 'card_declined', '2026-03-09 15:02Z');
+SELECT status, attempts, missed_at, last_error FROM collect.installment WHERE plan_id = :cy_plan;
+SELECT count(*) AS cy_tasks FROM collect.task WHERE patient_id = 'cy';
+
 -- errors (each followed by its SQLSTATE)
 SELECT collect.record_charge_result('p1', 999999, true, 'x', NULL, '2026-04-10 13:03Z');   -- unknown message
 \echo :LAST_ERROR_SQLSTATE

@@ -109,6 +109,7 @@ record_charge_result(PG_FUNCTION_ARGS)
 	Cents		amount,
 				inst_amount;
 	bool		succeeded,
+				plan_active,
 				isnull;
 	char	   *provider_ref = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
 	char	   *failure = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
@@ -156,8 +157,9 @@ record_charge_result(PG_FUNCTION_ARGS)
 	{
 		Datum		a[3] = {CStringGetTextDatum(practice_id), Int64GetDatum(plan_id), Int32GetDatum(seq)};
 
-		plan_exec(plan_prepare(&inst, "SELECT status, attempts, last_message_id, amount FROM collect.installment"
-							   " WHERE practice_id = $1 AND plan_id = $2 AND seq = $3 FOR UPDATE", 3, tinst),
+		plan_exec(plan_prepare(&inst, "SELECT i.status, i.attempts, i.last_message_id, i.amount, p.status = 'active'"
+							   " FROM collect.installment i JOIN collect.plan p USING (practice_id, plan_id)"
+							   " WHERE i.practice_id = $1 AND i.plan_id = $2 AND i.seq = $3 FOR UPDATE OF i", 3, tinst),
 				  a, NULL, false, 1);
 	}
 	if (SPI_processed != 1)
@@ -168,6 +170,7 @@ record_charge_result(PG_FUNCTION_ARGS)
 	if (isnull)
 		last_message_id = 0;
 	inst_amount = numeric_to_cents(plan_getdatum(0, 4, &isnull));
+	plan_active = DatumGetBool(plan_getdatum(0, 5, &isnull));
 	SPI_finish();
 
 	if (succeeded)
@@ -200,8 +203,9 @@ record_charge_result(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	}
 
-	/* a failure of an old attempt, or of an installment settled since, changes nothing */
-	if (strcmp(inst_status, "paid") == 0 || strcmp(inst_status, "waived") == 0 || last_message_id != message_id)
+	/* a failure of an old attempt, of an installment settled since, or of a plan that ended, changes nothing */
+	if (strcmp(inst_status, "paid") == 0 || strcmp(inst_status, "waived") == 0 || last_message_id != message_id ||
+		!plan_active)
 		PG_RETURN_VOID();
 
 	policy_load(practice_id, &policy);
