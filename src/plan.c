@@ -161,39 +161,73 @@ plan_build_quote(const Policy *policy, Cents total, int installments, DateADT to
 		q->due[k] = plan_due_date(q->first_due, q->anchor_day, k);
 }
 
-/* collect.quote_plan(practice_id, patient_id, installments, as_of) */
-Datum
-quote_plan(PG_FUNCTION_ARGS)
+/* ---- SQL argument checks shared by the entry points ---- */
+
+static char *
+arg_text(FunctionCallInfo fcinfo, int i, const char *name)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *practice_id,
-			   *patient_id;
-	int			installments = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
-	TimestampTz as_of;
+	if (PG_ARGISNULL(i))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(i));
+}
+
+static TimestampTz
+arg_as_of(FunctionCallInfo fcinfo, int i)
+{
+	if (PG_ARGISNULL(i))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("as_of must not be null")));
+	return PG_GETARG_TIMESTAMPTZ(i);
+}
+
+/* an installment count argument: 0 when NULL (the policy decides) */
+static int
+arg_installments(FunctionCallInfo fcinfo, int i)
+{
+	int			n;
+
+	if (PG_ARGISNULL(i))
+		return 0;
+	n = PG_GETARG_INT32(i);
+	if (n < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("installments must be between 1 and %d, got %d", PLAN_MAX_INSTALLMENTS, n)));
+	return n;
+}
+
+/* The quote for the patient's balance at as_of; *today is as_of's local date */
+static void
+quote_for_patient(const char *practice_id, const char *patient_id, int installments, TimestampTz as_of,
+				  PlanQuote *q, DateADT *today)
+{
 	Policy		policy;
 	pg_tz	   *tz;
 	Cents		balance,
 				last_payment;
 	TimestampTz last_payment_at;
-	PlanQuote	q;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("practice_id, patient_id and as_of must not be null")));
-	if (!PG_ARGISNULL(2) && installments < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("installments must be between 1 and %d, got %d", PLAN_MAX_INSTALLMENTS, installments)));
-	practice_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	patient_id = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	as_of = PG_GETARG_TIMESTAMPTZ(3);
 
 	policy_load(practice_id, &policy);
 	tz = plan_practice_tz(practice_id);
 	plan_account_facts(practice_id, patient_id, &balance, &last_payment, &last_payment_at);
-	plan_build_quote(&policy, balance, installments, local_date(as_of, tz), 0, false, &q);
+	*today = local_date(as_of, tz);
+	plan_build_quote(&policy, balance, installments, *today, 0, false, q);
+}
 
+/* collect.quote_plan(practice_id, patient_id, installments, as_of) */
+Datum
+quote_plan(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *practice_id = arg_text(fcinfo, 0, "practice_id");
+	char	   *patient_id = arg_text(fcinfo, 1, "patient_id");
+	int			installments = arg_installments(fcinfo, 2);
+	TimestampTz as_of = arg_as_of(fcinfo, 3);
+	PlanQuote	q;
+	DateADT		today;
+
+	quote_for_patient(practice_id, patient_id, installments, as_of, &q, &today);
 	InitMaterializedSRF(fcinfo, 0);
 	for (int k = 0; k < q.n; k++)
 	{
@@ -466,32 +500,15 @@ plan_create(const char *practice_id, const char *patient_id, int installments, D
 	return plan_id;
 }
 
-static char *
-arg_text(FunctionCallInfo fcinfo, int i, const char *name)
-{
-	if (PG_ARGISNULL(i))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
-	return text_to_cstring(PG_GETARG_TEXT_PP(i));
-}
-
 /* collect.create_plan(practice_id, patient_id, installments, first_due, as_of) */
 Datum
 create_plan(PG_FUNCTION_ARGS)
 {
 	char	   *practice_id = arg_text(fcinfo, 0, "practice_id");
 	char	   *patient_id = arg_text(fcinfo, 1, "patient_id");
-	int			installments = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
-	TimestampTz as_of;
+	int			installments = arg_installments(fcinfo, 2);
+	TimestampTz as_of = arg_as_of(fcinfo, 4);
 
-	if (PG_ARGISNULL(4))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("as_of must not be null")));
-	if (!PG_ARGISNULL(2) && installments < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("installments must be between 1 and %d, got %d", PLAN_MAX_INSTALLMENTS, installments)));
-	as_of = PG_GETARG_TIMESTAMPTZ(4);
 	PG_RETURN_INT64(plan_create(practice_id, patient_id, installments,
 								PG_ARGISNULL(3) ? 0 : PG_GETARG_DATEADT(3), !PG_ARGISNULL(3),
 								"staff", NULL, as_of));
@@ -722,15 +739,9 @@ request_plan(PG_FUNCTION_ARGS)
 {
 	char	   *practice_id = arg_text(fcinfo, 0, "practice_id");
 	char	   *patient_id = arg_text(fcinfo, 1, "patient_id");
-	int			installments = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
+	int			installments = arg_installments(fcinfo, 2);
 
-	if (PG_ARGISNULL(3))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("as_of must not be null")));
-	if (!PG_ARGISNULL(2) && installments < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("installments must be between 1 and %d, got %d", PLAN_MAX_INSTALLMENTS, installments)));
-	PG_RETURN_INT64(plan_request(practice_id, patient_id, installments, PG_GETARG_TIMESTAMPTZ(3)));
+	PG_RETURN_INT64(plan_request(practice_id, patient_id, installments, arg_as_of(fcinfo, 3)));
 }
 
 /*
@@ -778,28 +789,12 @@ offer_plan(PG_FUNCTION_ARGS)
 {
 	char	   *practice_id = arg_text(fcinfo, 0, "practice_id");
 	char	   *patient_id = arg_text(fcinfo, 1, "patient_id");
-	int			installments = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
-	TimestampTz as_of;
-	Policy		policy;
-	pg_tz	   *tz;
-	Cents		balance,
-				last_payment;
-	TimestampTz last_payment_at;
+	int			installments = arg_installments(fcinfo, 2);
+	TimestampTz as_of = arg_as_of(fcinfo, 3);
 	PlanQuote	q;
 	DateADT		today;
 
-	if (PG_ARGISNULL(3))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("as_of must not be null")));
-	if (!PG_ARGISNULL(2) && installments < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("installments must be between 1 and %d, got %d", PLAN_MAX_INSTALLMENTS, installments)));
-	as_of = PG_GETARG_TIMESTAMPTZ(3);
-	policy_load(practice_id, &policy);
-	tz = plan_practice_tz(practice_id);
-	plan_account_facts(practice_id, patient_id, &balance, &last_payment, &last_payment_at);
-	today = local_date(as_of, tz);
-	plan_build_quote(&policy, balance, installments, today, 0, false, &q);
+	quote_for_patient(practice_id, patient_id, installments, as_of, &q, &today);
 	PG_RETURN_INT64(plan_notify(practice_id, patient_id,
 								psprintf("plan_offer:%s", DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(today)))),
 								"plan_offer",
