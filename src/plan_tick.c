@@ -575,11 +575,18 @@ hardship_reviews_pass(TimestampTz as_of, MemoryContext loop)
 	return actions;
 }
 
+/* one plan pass at a time per database (collect.tick and collect.plans_tick alike) */
+#define PLANS_LOCK_KEY INT64CONST(0x636f6c6c706c)	/* "collpl" */
+
 int64
 plans_tick(TimestampTz as_of)
 {
-	MemoryContext loop = AllocSetContextCreate(CurrentMemoryContext, "collect plans tick", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext loop;
 	int64		actions = 0;
+
+	if (!DatumGetBool(DirectFunctionCall1(pg_try_advisory_xact_lock_int8, Int64GetDatum(PLANS_LOCK_KEY))))
+		return 0;
+	loop = AllocSetContextCreate(CurrentMemoryContext, "collect plans tick", ALLOCSET_DEFAULT_SIZES);
 
 	actions += settle_pass(as_of, loop);
 	actions += misses_pass(as_of, loop);
