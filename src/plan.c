@@ -86,6 +86,25 @@ plan_practice_tz(const char *practice_id)
 	return tz;
 }
 
+/*
+ * Lock order, everywhere a plan is changed: the account row first, then
+ * the plan, then its installments, the same order as a ledger insert
+ * (the account upkeep trigger, then the plan flag trigger), so concurrent
+ * postings, ticks, provider answers and staff actions never deadlock.
+ */
+void
+plan_lock_account(const char *practice_id, const char *patient_id)
+{
+	static SPIPlanPtr p = NULL;
+	Oid			t[2] = {TEXTOID, TEXTOID};
+	Datum		a[2] = {CStringGetTextDatum(practice_id), CStringGetTextDatum(patient_id)};
+
+	SPI_connect();
+	plan_exec(plan_prepare(&p, "SELECT 1 FROM collect.account WHERE practice_id = $1 AND patient_id = $2 FOR UPDATE",
+						   2, t), a, NULL, false, 1);
+	SPI_finish();
+}
+
 /* The patient's balance (0 without an account), last payment and its time */
 void
 plan_account_facts(const char *practice_id, const char *patient_id, Cents *balance,
@@ -431,6 +450,7 @@ plan_create(const char *practice_id, const char *patient_id, int installments, D
 	Datum		a[11];
 	char		nulls[11];
 
+	plan_lock_account(practice_id, patient_id);
 	policy_load(practice_id, &policy);
 	tz = plan_practice_tz(practice_id);
 	plan_account_facts(practice_id, patient_id, &balance, &last_payment, &last_payment_at);
@@ -523,16 +543,23 @@ plan_lock(int64 plan_id, char **practice_id, char **patient_id, char **status)
 	Datum		a[1] = {Int64GetDatum(plan_id)};
 	MemoryContext cxt = CurrentMemoryContext;
 
+	static SPIPlanPtr locked = NULL;
+
 	SPI_connect();
-	plan_exec(plan_prepare(&p, "SELECT practice_id, patient_id, status FROM collect.plan WHERE plan_id = $1 FOR UPDATE",
-						   1, t), a, NULL, false, 1);
+	plan_exec(plan_prepare(&p, "SELECT practice_id, patient_id FROM collect.plan WHERE plan_id = $1", 1, t),
+			  a, NULL, false, 1);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("plan " INT64_FORMAT " does not exist", plan_id)));
 	*practice_id = plan_getstr(0, 1, cxt);
 	*patient_id = plan_getstr(0, 2, cxt);
-	*status = plan_getstr(0, 3, cxt);
+	SPI_finish();
+	plan_lock_account(*practice_id, *patient_id);
+	SPI_connect();
+	plan_exec(plan_prepare(&locked, "SELECT status FROM collect.plan WHERE plan_id = $1 FOR UPDATE", 1, t),
+			  a, NULL, false, 1);
+	*status = plan_getstr(0, 1, cxt);
 	SPI_finish();
 }
 

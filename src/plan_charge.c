@@ -159,7 +159,7 @@ record_charge_result(PG_FUNCTION_ARGS)
 
 		plan_exec(plan_prepare(&inst, "SELECT i.status, i.attempts, i.last_message_id, i.amount, p.status = 'active'"
 							   " FROM collect.installment i JOIN collect.plan p USING (practice_id, plan_id)"
-							   " WHERE i.practice_id = $1 AND i.plan_id = $2 AND i.seq = $3 FOR UPDATE OF i", 3, tinst),
+							   " WHERE i.practice_id = $1 AND i.plan_id = $2 AND i.seq = $3", 3, tinst),
 				  a, NULL, false, 1);
 	}
 	if (SPI_processed != 1)
@@ -173,6 +173,11 @@ record_charge_result(PG_FUNCTION_ARGS)
 	plan_active = DatumGetBool(plan_getdatum(0, 5, &isnull));
 	SPI_finish();
 
+	/*
+	 * No lock was taken above: the ledger insert locks the account and then
+	 * the plan (its triggers), and only then is the installment updated,
+	 * the lock order of plan_lock_account().
+	 */
 	if (succeeded)
 	{
 		/* the money moved: always post it (idempotent by external_id); a repeated answer changes nothing */
@@ -209,6 +214,7 @@ record_charge_result(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 
 	policy_load(practice_id, &policy);
+	plan_lock_account(practice_id, patient_id);
 	{
 		bool		retry = attempts <= policy.payment_max_retries;
 		TimestampTz retry_at = plan_retry_at(at, policy.payment_retry_after_hours);

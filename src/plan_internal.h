@@ -26,6 +26,7 @@ extern char *plan_getstr(int row, int col, MemoryContext cxt);
 extern Datum plan_getdatum(int row, int col, bool *isnull);
 
 /* these connect to SPI themselves */
+extern void plan_lock_account(const char *practice_id, const char *patient_id);
 extern void plan_account_facts(const char *practice_id, const char *patient_id, Cents *balance,
 							   Cents *last_payment, TimestampTz *last_payment_at);
 extern Jsonb *plan_vars(const char *first,...);

@@ -326,9 +326,7 @@ settle_pass(TimestampTz as_of, MemoryContext loop)
 						   "  COALESCE(a.balance, 0)"
 						   " FROM collect.plan p"
 						   " LEFT JOIN collect.account a ON a.practice_id = p.practice_id AND a.patient_id = p.patient_id"
-						   " WHERE p.settle_pending AND p.status IN ('active', 'completed')"
-						   "   AND EXISTS (SELECT 1 FROM collect.installment j WHERE j.practice_id = p.practice_id"
-						   "               AND j.plan_id = p.plan_id AND j.status IN ('due', 'failed'))"
+						   " WHERE p.settle_pending"
 						   " ORDER BY p.practice_id, p.plan_id", 1, t1), a, NULL, true, 0);
 	n = (int) SPI_processed;
 	practice = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
@@ -348,15 +346,6 @@ settle_pass(TimestampTz as_of, MemoryContext loop)
 		free_credit[r] = numeric_to_cents(plan_getdatum(r, 5, &isnull));
 		balance[r] = numeric_to_cents(plan_getdatum(r, 6, &isnull));
 	}
-	/*
-	 * Every flagged plan is looked at now; the flag stays only where a
-	 * payment posted after as_of will count later.
-	 */
-	plan_exec(plan_prepare(&unflag,
-						   "UPDATE collect.plan p SET settle_pending = p.status IN ('active', 'completed') AND EXISTS"
-						   "  (SELECT 1 FROM collect.ledger l WHERE l.practice_id = p.practice_id AND l.patient_id = p.patient_id"
-						   "    AND l.kind IN ('payment', 'reversal') AND l.posted_at > $1)"
-						   " WHERE p.settle_pending", 1, t1), a, NULL, false, 0);
 	SPI_finish();
 
 	for (int r = 0; r < n; r++)
@@ -369,11 +358,29 @@ settle_pass(TimestampTz as_of, MemoryContext loop)
 		Cents	   *amounts;
 		int			k;
 
-		if (!completed && credit <= 0)
-			continue;
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(loop);
+		/* account, then plan, then installments (plan_lock_account) */
+		plan_lock_account(practice[r], patient[r]);
 		SPI_connect();
+		{
+			Datum		fa[3] = {CStringGetTextDatum(practice[r]), Int64GetDatum(plan_id[r]), TimestampTzGetDatum(as_of)};
+
+			/* looked at now; the flag stays only where a payment posted after as_of will count later */
+			plan_exec(plan_prepare(&unflag,
+								   "UPDATE collect.plan p SET settle_pending = p.status IN ('active', 'completed') AND EXISTS"
+								   "  (SELECT 1 FROM collect.ledger l WHERE l.practice_id = p.practice_id AND l.patient_id = p.patient_id"
+								   "    AND l.kind IN ('payment', 'reversal') AND l.posted_at > $3)"
+								   " WHERE p.practice_id = $1 AND p.plan_id = $2", 3, t3), fa, NULL, false, 0);
+		}
+		/* ended plans only lose their flag; an active one with nothing unpaid completes below */
+		if (!completed && strcmp(status[r], "active") != 0)
+		{
+			SPI_finish();
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(loop);
+			continue;
+		}
 		{
 			Datum		ua[2] = {CStringGetTextDatum(practice[r]), Int64GetDatum(plan_id[r])};
 
@@ -490,8 +497,9 @@ defaults_pass(TimestampTz as_of, MemoryContext loop)
 		Datum		ua[3] = {CStringGetTextDatum(practice[r]), Int64GetDatum(plan_id[r]), TimestampTzGetDatum(as_of)};
 
 		CHECK_FOR_INTERRUPTS();
+		plan_lock_account(practice[r], patient[r]);
 		SPI_connect();
-		plan_exec(plan_prepare(&upd, "UPDATE collect.plan SET status = 'defaulted', ended_at = $3"
+		plan_exec(plan_prepare(&upd, "UPDATE collect.plan SET status = 'defaulted', ended_at = $3, settle_pending = false"
 							   " WHERE practice_id = $1 AND plan_id = $2", 3, t3), ua, NULL, false, 0);
 		SPI_finish();
 		plan_cancel_outbox(practice[r], patient[r], plan_id[r], 0, "cancelled: plan defaulted");
