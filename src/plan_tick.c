@@ -583,8 +583,14 @@ hardship_reviews_pass(TimestampTz as_of, MemoryContext loop)
 	return actions;
 }
 
-/* one plan pass at a time per database (collect.tick and collect.plans_tick alike) */
-#define PLANS_LOCK_KEY INT64CONST(0x636f6c6c706c)	/* "collpl" */
+/*
+ * One plan pass at a time per database, and never beside collect.tick's
+ * cadence pass: the same transaction-level advisory lock key as tick.c's
+ * TICK_LOCK_KEY ("collec"). Inside collect.tick the lock is already held
+ * by this transaction and is taken again at once; collect.plans_tick
+ * called while a tick runs returns 0.
+ */
+#define PLANS_LOCK_KEY INT64CONST(0x636f6c6c6563)
 
 int64
 plans_tick(TimestampTz as_of)
