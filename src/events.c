@@ -11,6 +11,7 @@
 #include "utils/jsonb.h"
 
 #include "dunning.h"
+#include "plan.h"
 
 typedef enum EventKind
 {
@@ -223,6 +224,8 @@ apply_event(EventKind kind, const char *kind_name, OutreachTarget *t, Jsonb *det
 					 " WHERE practice_id = $1 AND patient_id = $2", 4, T2TSTXT, args, NULL);
 				close_tasks(key, "hardship_review", at, "event:hardship_approved");
 			}
+			/* the outcome (reduction, longer term, lower minimum) and the review date: plan_hardship.c */
+			plan_hardship_approved(t->practice_id, t->patient_id, details, at);
 			break;
 		case EV_HARDSHIP_DENIED:
 			account_set(key, at, "assistance_open = false, hardship_until = NULL,"

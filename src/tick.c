@@ -15,6 +15,7 @@
 #include "account.h"
 #include "cadence.h"
 #include "dunning.h"
+#include "plan.h"
 #include "tick.h"
 
 typedef struct TickPassEntry
@@ -34,6 +35,7 @@ typedef struct TickPassEntry
  */
 static const TickPassEntry tick_passes[] = {
 	{"cadence", cadence_tick},
+	{"plans", plans_tick},		/* plan.h: settle, reminders, autopay, retries, defaults, reviews, sweeps */
 };
 
 #define TICK_BATCH 500
