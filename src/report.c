@@ -17,7 +17,7 @@
 PG_FUNCTION_INFO_V1(report_html);
 
 #define AGING_BUCKETS 5
-#define WEEKS 12
+#define WEEKS 17				/* 119 days: the rate window, in whole weeks */
 #define RATE_WINDOW_DAYS 120
 #define MAX_BARS 16
 
@@ -295,11 +295,12 @@ load_data(ReportData *r, Datum practice, TimestampTz as_of)
  * written above each bar and the label below. An empty chart says so.
  */
 static void
-svg_bars(StringInfo out, const char *id, const char *title, const Bar *bars, int n, const char *color)
+svg_bars(StringInfo out, const char *id, const char *title, const Bar *bars, int n, const char *color,
+		 int64 full_scale)
 {
 	const int	width = 560,
 				height = 250,
-				top = 34,
+				top = 46,
 				bottom = 44,
 				left = 16;
 	int			plot_h = height - top - bottom;
@@ -308,6 +309,8 @@ svg_bars(StringInfo out, const char *id, const char *title, const Bar *bars, int
 
 	for (int i = 0; i < n; i++)
 		max = Max(max, bars[i].value);
+	if (full_scale > 0 && max > 0)
+		max = Max(max, full_scale);	/* e.g. rates drawn against 100% */
 
 	appendStringInfo(out, "<figure class=\"chart\" id=\"%s\"><svg xmlns=\"http://www.w3.org/2000/svg\" "
 					 "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"",
@@ -350,8 +353,8 @@ svg_bars(StringInfo out, const char *id, const char *title, const Bar *bars, int
 			html_escape(out, bars[i].text);
 			appendStringInfoString(out, "</text>");
 		}
-		appendStringInfo(out, "<text x=\"%d\" y=\"%d\" class=\"label\" text-anchor=\"middle\">",
-						 x + bar_w / 2, top + plot_h + 16);
+		appendStringInfo(out, "<text x=\"%d\" y=\"%d\" class=\"label\" text-anchor=\"middle\"%s>",
+						 x + bar_w / 2, top + plot_h + 16, n > 12 ? " style=\"font-size:9px\"" : "");
 		html_escape(out, bars[i].label);
 		appendStringInfoString(out, "</text>");
 	}
@@ -440,7 +443,7 @@ render(const ReportData *r, TimestampTz as_of)
 	/* A/R aging */
 	for (n = 0; n < AGING_BUCKETS; n++)
 		money_bar(&bars[n], psprintf("%s days (%d)", aging_labels[n], r->aging_accounts[n]), r->aging[n]);
-	svg_bars(&out, "chart-aging", "A/R aging: open balance by days past due", bars, n, "#2f6fb3");
+	svg_bars(&out, "chart-aging", "A/R aging: open balance by days past due", bars, n, "#2f6fb3", 0);
 
 	/* weekly collections */
 	for (n = 0; n < WEEKS; n++)
@@ -448,7 +451,7 @@ render(const ReportData *r, TimestampTz as_of)
 		DateADT		week_end = today - (WEEKS - 1 - n) * 7;
 		money_bar(&bars[n], iso_date(week_end) + 5, r->weekly[n]);
 	}
-	svg_bars(&out, "chart-weekly", "Dollars collected per week (week ending)", bars, n, "#2e8b57");
+	svg_bars(&out, "chart-weekly", "Dollars collected per week (week ending)", bars, n, "#2e8b57", 0);
 
 	/*
 	 * Collection rate by segment: what the accounts now in each open
@@ -469,15 +472,15 @@ render(const ReportData *r, TimestampTz as_of)
 		of = cents_to_dollars(base);
 		of[strlen(of) - 3] = '\0';
 		strlcpy(bars[n].label, segment_names[s], sizeof(bars[n].label));
-		bars[n].value = Max(bp, 1);	/* a visible stub at 0% */
+		bars[n].value = Max(bp, 1);	/* a 2-pixel stub at 0% */
 		snprintf(bars[n].text, sizeof(bars[n].text), "%d.%d%% of %s", (int) (bp / 100), (int) (bp % 100 / 10), of);
 		n++;
 	}
 	svg_bars(&out, "chart-rate", "Collection rate by segment, open accounts (" CppAsString2(RATE_WINDOW_DAYS) " days)",
-			 bars, n, "#c77c12");
+			 bars, n, "#c77c12", 10000);
 
 	/* staff queue */
-	svg_bars(&out, "chart-queue", "Open staff queue by task kind", r->tasks, r->n_task_kinds, "#8a3ffc");
+	svg_bars(&out, "chart-queue", "Open staff queue by task kind", r->tasks, r->n_task_kinds, "#8a3ffc", 0);
 	appendStringInfoString(&out, "</div>\n");
 
 	if (r->n_recent > 0)
