@@ -78,6 +78,11 @@ SELECT posted, patient_responsibility
   FROM collect.import_835('era', regexp_replace(translate(:'managed', '*:~', '|}' || chr(10)), E'\n', E'\n    ', 'g'))
  WHERE record = 'claim';
 
+-- the ISA declares '~' but the segments end with new lines (CRLF): read by lines, with a warning
+SELECT record, posted, patient_responsibility, note
+  FROM collect.import_835('era', substr(:'managed', 1, 106) || replace(substr(:'managed', 107), '~', E'\r\n'))
+ WHERE record IN ('claim', 'warning');
+
 ------------------------------------------------------------------------
 -- synthetic remittances: reversals, denials with PR, negative PR
 ------------------------------------------------------------------------

@@ -350,6 +350,20 @@ read_isa(Reader *r, Segment *s)
 		!(is_delimiter(r->seg_term) || r->seg_term == '\n' || r->seg_term == '\r'))
 		return x835_fail(r, "the segment terminator after ISA16 ('%c') is not usable", r->seg_term);
 
+	/*
+	 * A file may declare one terminator and then break segments with
+	 * newlines only: when the declared byte never occurs again in this
+	 * interchange's remainder but line breaks do, read by lines.
+	 */
+	if (r->seg_term != '\n' && r->seg_term != '\r' &&
+		memchr(start + i + 2, r->seg_term, avail - i - 2) == NULL &&
+		memchr(start + i + 2, '\n', avail - i - 2) != NULL)
+	{
+		x835_warn(r, r->segno, -1, "the ISA declares segment terminator '%c' but the file breaks segments with new lines; read by lines",
+				  r->seg_term);
+		r->seg_term = '\n';
+	}
+
 	/* tokenise ISA01..ISA16 in place */
 	start[i + 1] = '\0';
 	memcpy(s->id, "ISA", 4);
