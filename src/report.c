@@ -107,14 +107,32 @@ aging_index(int days)
 	return AGING_BUCKETS - 1;
 }
 
-/* Run a read-only query with (practice_id, as_of) */
+/* The report's queries, prepared once per backend and kept */
+enum
+{
+	Q_PRACTICE, Q_LEDGER, Q_WEEKLY, Q_SEGMENT, Q_QUEUE, Q_TASKS, N_QUERIES
+};
+
+static SPIPlanPtr report_plans[N_QUERIES];
+
+/* Run read-only query q (parameters: practice_id, as_of) */
 static void
-run(const char *sql, Datum practice, Datum as_of)
+run(int q, const char *sql, Datum practice, Datum as_of)
 {
 	Oid			types[2] = {TEXTOID, TIMESTAMPTZOID};
 	Datum		args[2] = {practice, as_of};
-	int			ret = SPI_execute_with_args(sql, 2, types, args, NULL, true, 0);
+	int			ret;
 
+	if (report_plans[q] == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, 2, types);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		report_plans[q] = plan;
+	}
+	ret = SPI_execute_plan(report_plans[q], args, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "report query failed: %s", SPI_result_code_string(ret));
 }
@@ -135,7 +153,7 @@ load_data(ReportData *r, Datum practice, TimestampTz as_of)
 	pg_tz	   *tz;
 	DateADT		today;
 
-	run("SELECT coalesce(name, practice_id), timezone FROM collect.practice WHERE practice_id = $1 AND $2 IS NOT NULL",
+	run(Q_PRACTICE, "SELECT coalesce(name, practice_id), timezone FROM collect.practice WHERE practice_id = $1 AND $2 IS NOT NULL",
 		practice, at);
 	if (SPI_processed != 1)
 		ereport(ERROR,
@@ -152,7 +170,7 @@ load_data(ReportData *r, Datum practice, TimestampTz as_of)
 	 * Balances and aging as of as_of, from the ledger rows posted by then:
 	 * credits pay the oldest charges first (as the ledger trigger does).
 	 */
-	run("SELECT l.patient_id, l.kind, l.amount, l.posted_at, a.segment"
+	run(Q_LEDGER, "SELECT l.patient_id, l.kind, l.amount, l.posted_at, a.segment"
 		"  FROM collect.ledger l"
 		"  LEFT JOIN collect.account a ON a.practice_id = l.practice_id AND a.patient_id = l.patient_id"
 		" WHERE l.practice_id = $1 AND l.posted_at <= $2"
@@ -220,7 +238,7 @@ load_data(ReportData *r, Datum practice, TimestampTz as_of)
 	}
 
 	/* patient payments in the weeks before as_of */
-	run("SELECT floor(extract(epoch FROM $2 - l.posted_at) / 604800)::int, sum(l.amount),"
+	run(Q_WEEKLY, "SELECT floor(extract(epoch FROM $2 - l.posted_at) / 604800)::int, sum(l.amount),"
 		"       sum(l.amount) FILTER (WHERE l.posted_at > $2 - interval '30 days')"
 		"  FROM collect.ledger l"
 		" WHERE l.practice_id = $1 AND l.kind = 'payment'"
@@ -241,7 +259,7 @@ load_data(ReportData *r, Datum practice, TimestampTz as_of)
 	}
 
 	/* collected per segment of the paying account, same window */
-	run("SELECT a.segment, sum(l.amount) FROM collect.ledger l"
+	run(Q_SEGMENT, "SELECT a.segment, sum(l.amount) FROM collect.ledger l"
 		"  JOIN collect.account a ON a.practice_id = l.practice_id AND a.patient_id = l.patient_id"
 		" WHERE l.practice_id = $1 AND l.kind = 'payment'"
 		"   AND l.posted_at <= $2 AND l.posted_at > $2 - interval '" CppAsString2(RATE_WINDOW_DAYS) " days'"
@@ -255,7 +273,7 @@ load_data(ReportData *r, Datum practice, TimestampTz as_of)
 	}
 
 	/* the open staff queue by kind, overdue at as_of */
-	run("SELECT kind, count(*)::int, (count(*) FILTER (WHERE due_at < $2))::int FROM collect.task"
+	run(Q_QUEUE, "SELECT kind, count(*)::int, (count(*) FILTER (WHERE due_at < $2))::int FROM collect.task"
 		" WHERE practice_id = $1 AND status = 'open' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT " CppAsString2(MAX_BARS),
 		practice, at);
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -277,7 +295,7 @@ load_data(ReportData *r, Datum practice, TimestampTz as_of)
 		r->tasks_overdue += overdue;
 	}
 
-	run("SELECT kind, summary, to_char(due_at AT TIME ZONE p.timezone, 'YYYY-MM-DD HH24:MI')"
+	run(Q_TASKS, "SELECT kind, summary, to_char(due_at AT TIME ZONE p.timezone, 'YYYY-MM-DD HH24:MI')"
 		"  FROM collect.task t JOIN collect.practice p USING (practice_id)"
 		" WHERE t.practice_id = $1 AND t.status = 'open' AND $2 IS NOT NULL"
 		" ORDER BY t.due_at, t.task_id LIMIT 8", practice, at);
