@@ -19,7 +19,7 @@ for want in "practice synthea: 11 patients, 348 visits, patient responsibility \
   grep -qF -- "$want" "$log" || { echo "FAIL demo output lacks: $want"; fail=1; }
 done
 grep -E '^simulated [0-9]+ days' "$log" | sed 's/^/RESULT /'
-grep -E 'collected % of the opening A/R' -A2 "$log" | tail -1 | sed 's/^ */RESULT collected % of the opening A\/R: /'
+sed -n '/== scorecard at/,/^$/p' "$log" | grep -E '^ (synthea|era) ' | sed 's/^/RESULT scorecard: /'
 svgs=$(grep -o '<svg ' "$ROOT/collect-report.html" | wc -l)
 [ "$svgs" = 4 ] || { echo "FAIL collect-report.html has $svgs charts"; fail=1; }
 exit $fail
