@@ -12,7 +12,7 @@ start=$(date +%s.%N)
 chromium --headless --no-sandbox --disable-gpu --disable-background-networking --hide-scrollbars \
          --window-size=1280,1100 --screenshot="$png" "file://$html" >"$png.log" 2>&1 || true
 [ -s "$png" ] || { echo "FAIL no screenshot of $html"; tail -5 "$png.log"; exit 1; }
-echo "METRIC chromium_screenshot_seconds $(echo "$(date +%s.%N) - $start" | bc -l | xargs printf '%.1f')"
+echo "METRIC chromium_screenshot_seconds $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
 fail=0
 declare -A chart=([#2f6fb3]=aging [#2e8b57]=weekly [#c77c12]=rate [#8a3ffc]=queue)
 while read -r colour count; do

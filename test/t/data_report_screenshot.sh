@@ -6,7 +6,7 @@
 # use) and checks that each of the four charts has drawn its bars
 # (test/report_screenshot.sh counts each bar colour's pixels in the PNG).
 source "$(dirname "$0")/../lib.sh"
-ensure_packages chromium
+ensure_packages chromium python3
 DB=collect_data_report_$$
 D=$(scratch_dir)
 createdb "$DB"
