@@ -111,6 +111,10 @@ SELECT segment, patient_id, claim_status, patient_responsibility, posted, note
        'CLP*P200*4*50*0*50*12*ICN2~NM1*QC*1*ROE*RICHARD****MI*M2~CAS*PR*204*50~' ||
        'CLP*P100*2*0*0**12*ICN3~CAS*PR*1*-5~' ||
        'CLP*P300*25*900*0*0*12*ICN4~CAS*CO*45*900~'));
+-- a reversal sent with positive amounts still takes back (P200's denial above)
+SELECT segment, patient_id, claim_status, patient_responsibility, posted, note
+  FROM collect.import_835('syn', pg_temp.era('T4', 'CLP*P200*22*50*0*50*12*ICN2~NM1*QC*1*ROE*RICHARD~CAS*PR*204*50~'))
+ WHERE record = 'claim';
 SELECT patient_id, balance FROM collect.account WHERE practice_id = 'syn' ORDER BY 1;
 -- a repost of a claim with a different amount is refused and posts nothing
 SELECT count(*) AS entries_before FROM collect.ledger \gset
