@@ -41,7 +41,7 @@ typedef struct ReplyClass
 	int			sarcasm;		/* a sarcasm cue flipped the positive words */
 	int			n_tokens;
 	double		scores[RI_N_INTENTS];	/* rule weight per intent */
-	char		rule[48];		/* the strongest rule of the chosen intent */
+	char		rule[96];		/* the strongest rule of the chosen intent */
 	/* the normalized tokens (lower-case ASCII; "|" and "?" mark clauses) */
 	char		tokens[REPLY_MAX_TOKENS][REPLY_TOKEN_LEN];
 } ReplyClass;
