@@ -398,7 +398,7 @@ word_match(const char *t, const char *w, size_t wl)
 	if (exact || t[0] != buf[0])
 		return 0;
 	if (wl >= 4)
-		return tl >= 3 && reply_within_one_edit(t, buf);
+		return tl >= 4 && reply_within_one_edit(t, buf);
 	if (wl == 3 && tl == 3)
 		return t[1] == buf[2] && t[2] == buf[1];
 	return 0;
@@ -472,6 +472,7 @@ negated_at(const Tok *tk, int p)
 #define R_START 4				/* must start at the first word */
 #define R_ALL   8				/* every word of the message is in the rule's words */
 #define R_WIDE  16				/* gaps up to MAX_WIDE_GAP words */
+#define R_FIRST_CLAUSE 32		/* with R_ALL: only the words before the first stop */
 
 #define MAX_GAP 3
 #define MAX_WIDE_GAP 6
@@ -485,11 +486,14 @@ typedef struct Rule
 } Rule;
 
 /* words that may pad a one-word reply ("stop please", "yes thanks!") */
-#define FILLER "please|pls|plz|por|favor|now|ahora|me|all|ya|todo|todos|thank|thanks|gracias|emo_heart|emo_smile"
+#define FILLER "please|pls|plz|por|favor|now|ahora|me|all|ya|todo|todos|thank|thanks|gracias|emo_heart|emo_smile|emo_angry|emo_sad|emo_eyeroll|emo_no"
 
 static const Rule rules[] = {
 	/* --- stop: opt-out keywords alone, or phrases asking to stop contact --- */
-	{RI_STOP, 100, R_ALL, "stop|stopall|unsubscribe|cancel|end|quit|alto|parar|para|basta|cancelar|optout|revoke|emo_stop opt|out|" FILLER},
+	{RI_STOP, 100, R_ALL, "stop|stp|stopall|unsubscribe|cancel|end|quit|alto|parar|para|basta|cancelar|optout|revoke|emo_stop opt|out|" FILLER},
+	{RI_STOP, 100, R_ALL | R_FIRST_CLAUSE, "stop|stp|stopall|unsubscribe|quit|alto|parar|basta|optout|emo_stop " FILLER},
+	{RI_STOP, 100, R_NONEG, "remove|delete|erase|borr*|elimin* =me|my|mi|=mis =number|numero|phone|telefono|info|contact*|datos"},
+	{RI_STOP, 100, R_NONEG | R_NOGAP, "remove|delete|erase|borr*|elimin* =me"},
 	{RI_STOP, 100, R_NONEG, "stop|quit|alto|para|parar|deja|dejen|deje|dejar|cease|halt text*|txt*|messag*|sms|contact*|call*|email*|send*|sending|harass*|bother*|writ*|escrib*|mand*|envi*|llam*|molest*|these|numb*"},
 	{RI_STOP, 100, R_NONEG, "unsubscribe|unsub|desuscrib*|cancelar"},
 	{RI_STOP, 100, R_NONEG, "=opt out"},
@@ -501,17 +505,21 @@ static const Rule rules[] = {
 	{RI_STOP, 100, R_NONEG, "no * mas mensaj*|text*|llamad*|correo*"},
 	{RI_STOP, 100, R_NONEG, "=no =quiero recibir"},
 	{RI_STOP, 100, R_NONEG, "basta de"},
+	{RI_STOP, 100, R_NONEG | R_NOGAP, "darme|dar|den|denme|de de baja"},
+	{RI_STOP, 100, R_ALL, "baja darme|de|dar|por|favor|me|ya"},
 	{RI_STOP, 100, R_NONEG, "leave me alone"},
 	{RI_STOP, 100, R_NONEG, "dejen|deje|dejenme en paz"},
 
 	/* --- already paid --- */
 	{RI_ALREADY_PAID, 3, R_NONEG, "already|alredy paid|payed|pay"},
 	{RI_ALREADY_PAID, 3, 0, "thought i paid"},
+	{RI_ALREADY_PAID, 3, 0, "already|ya charged|cobraron|cobro|debited|took"},
 	{RI_ALREADY_PAID, 2.5, R_NOGAP, "i|we|she|he|wife|husband|mom|dad|son|daughter paid|payed"},
 	{RI_ALREADY_PAID, 2, 0, "paid|payed it|that|this|in|on|at|online|last|yesterday|off|full"},
 	{RI_ALREADY_PAID, 2, R_NOGAP, "was|been paid"},
 	{RI_ALREADY_PAID, 2.5, 0, "mailed|sent a|the check"},
 	{RI_ALREADY_PAID, 2, 0, "receipt|recibo|confirmation"},
+	{RI_ALREADY_PAID, 2.5, 0, "check|payment|cheque|pago cleared|went|cashed|cobraron|cobrado"},
 	{RI_ALREADY_PAID, 2.5, R_NOGAP, "=taken care"},
 	{RI_ALREADY_PAID, 2, 0, "should be zero|0"},
 	{RI_ALREADY_PAID, -3, R_NONEG, "=get|=got paid"},
@@ -525,7 +533,9 @@ static const Rule rules[] = {
 	{RI_INSURANCE, 2.5, R_NONEG, "insurance|insurer|seguro|aseguranza|medicaid|medicare|medical|eob|tricare|chip"},
 	{RI_INSURANCE, -3, R_NONEG, "dont|no|not|without|sin|never|doesnt have|tengo|tiene|tienen insurance|seguro|aseguranza"},
 	{RI_INSURANCE, 2, R_WIDE, "insurance|seguro|aseguranza paid|=pago|=pagado|=pagaron|=pagó"},
-	{RI_INSURANCE, 1.5, 0, "blue cross|aetna|cigna|humana|kaiser|united healthcare"},
+	{RI_INSURANCE, 2.5, 0, "aetna|cigna|humana|kaiser|anthem|tricare|medi-cal|medical"},
+	{RI_INSURANCE, 2.5, 0, "blue cross|shield"},
+	{RI_INSURANCE, 2, 0, "united healthcare"},
 	{RI_INSURANCE, 1.5, 0, "covered|cover|coverage|cubr*|cubre"},
 	{RI_INSURANCE, 2, 0, "owe nothing"},
 	{RI_INSURANCE, 2, R_NOGAP, "wrong insurance|seguro"},
@@ -561,7 +571,7 @@ static const Rule rules[] = {
 	{RI_DISPUTE, -3, R_NONEG, "wrong|equivocado number|numero"},
 	{RI_DISPUTE, 3, R_NONEG, "never|nunca had|went|been|seen|received|got|fui|he|estuve|recibi"},
 	{RI_DISPUTE, 3, R_NONEG, "wasnt|werent|not seen|there"},
-	{RI_DISPUTE, 3, R_NONEG, "not|isnt|no my|mine|mi bill|mine|cuenta|cargo"},
+	{RI_DISPUTE, 3, R_NONEG, "not|isnt|no my|mine|mi bill|mine|cuenta|cargo|charge|cobro|visit|cita"},
 	{RI_DISPUTE, 3, R_NONEG, "=no es mi|mio|mia"},
 	{RI_DISPUTE, 3, R_NONEG, "isnt|not mine"},
 	{RI_DISPUTE, 3, 0, "charged|cobraron|cobran twice|double|dos|veces"},
@@ -571,6 +581,8 @@ static const Rule rules[] = {
 	{RI_DISPUTE, 3, 0, "dispute|disputo|disputar|overcharg*|overbill*"},
 	{RI_DISPUTE, 2, R_NOGAP, "was|were|me told|quoted|dijeron"},
 	{RI_DISPUTE, 3, R_NONEG, "=no =estoy de acuerdo"},
+	{RI_DISPUTE, 3, R_NONEG | R_NOGAP, "=not|=isnt|=wasnt|=no right|correct|correcto|mine|mio"},
+	{RI_DISPUTE, 3, R_NONEG, "=no|=nunca tuve|asisti|recibi|fui"},
 	{RI_DISPUTE, 3, R_NONEG, "not|no correct|correcto"},
 	{RI_DISPUTE, 3, 0, "cobraron|cobran de mas"},
 	{RI_DISPUTE, 2, R_NONEG, "=no debo"},
@@ -587,9 +599,15 @@ static const Rule rules[] = {
 	{RI_UPSET, 2, 0, "emo_angry"},
 	{RI_UPSET, 2, 0, "keep bothering|texting|calling|molestando"},
 	{RI_UPSET, 2, 0, "thanks for nothing"},
+	{RI_UPSET, 2, 0, "done|over with you|this|ustedes"},
+	{RI_UPSET, 2, R_NONEG, "pesados|pesado|pesada|unreal|insane|absurd|absurdo|outrageous|greedy|garbage|trash|basura|crap"},
 
 	/* --- plan --- */
 	{RI_PLAN, 2.5, 0, "payment|pay plan|plans|arrangement"},
+	{RI_PLAN, 3, 0, "arrangement*|arreglo"},
+	{RI_PLAN, 3, 0, "acuerdo de pago"},
+	{RI_PLAN, -3.5, R_NONEG | R_NOGAP, "hace un|una|unos|unas|dos|tres|=mes|meses|semana|semanas|dias"},
+	{RI_PLAN, -3.5, R_NONEG | R_NOGAP, "month|months|week|weeks|days ago"},
 	{RI_PLAN, 3, R_NOGAP, "plan de pago|pagos"},
 	{RI_PLAN, 2, 0, "plan"},
 	{RI_PLAN, 4, 0, "installment*|instalment*|cuotas|plazos|abonos"},
@@ -602,12 +620,15 @@ static const Rule rules[] = {
 	{RI_PLAN, 2.5, 0, "half|mitad now|ahora"},
 	{RI_PLAN, 4, 0, "en|por partes"},
 	{RI_PLAN, 3.5, 0, "poco a poco"},
+	{RI_PLAN, 3.5, R_NOGAP, "de a poco|poquito"},
+	{RI_PLAN, 3, 0, "pagando|abonando poco|parte|partes"},
 	{RI_PLAN, 2, 0, "little|bit each|every|at"},
 	{RI_PLAN, 3, R_NONEG, "cant|not|dont|no|cannot|unable all|todo at|de once|una"},
 
 	/* --- accept: a yes to an offer --- */
-	{RI_ACCEPT, 3, R_ALL, "yes|yeah|yep|yup|ya|y|ok|okay|k|kk|sure|deal|si|claro|emo_ok|sounds|accept|acepto|acuerdo|bien|perfect|perfecto|great|agreed|agree|vale|dale works|good|fine|that|lets|let|do|it|de|esta|me|parece|for|sign|up|please|por|favor|que|plan|the"},
+	{RI_ACCEPT, 3, R_ALL, "yes|yeah|yep|yup|ya|y|ok|okay|k|kk|sure|deal|si|claro|emo_ok|sounds|accept|acepto|acuerdo|bien|perfect|perfecto|great|agreed|agree|vale|dale works|good|fine|that|lets|let|do|it|de|esta|me|parece|for|sign|up|please|por|favor|que|plan|the|go|ahead|sounds|set"},
 	{RI_ACCEPT, 3, 0, "accept|acepto|aceptamos|agree|agreed"},
+	{RI_ACCEPT, 3, R_NOGAP, "go|adelante ahead|adelante"},
 	{RI_ACCEPT, 1.5, R_START, "yes|yeah|yep|yup|si|ok|okay|sure|emo_ok"},
 	{RI_ACCEPT, 1.5, R_NOGAP, "is|es|esta fine|bien"},
 	{RI_ACCEPT, 1.5, 0, "that|plan|esto works|sirve"},
@@ -615,7 +636,13 @@ static const Rule rules[] = {
 
 	/* --- pay --- */
 	{RI_PAY, 1, 0, "pay|paying|pagar|pago|payment"},
-	{RI_PAY, 2.5, 0, "ill|will|gonna|going|can|want|wanna|voy|quiero|puedo pay|pagar|paying"},
+	{RI_PAY, 2, 0, "ill|will|gonna|going|can|want|wanna|voy|quiero|puedo pay|pagar|paying"},
+	{RI_PAY, 2.5, 0, "deposit*|deposito|transfer*|transfiero"},
+	{RI_PAY, 2, R_NOGAP, "send|mail|mando|envio it|you|the|el|lo|le|money|dinero|check|cheque"},
+	{RI_PAY, 2, R_NOGAP, "=pago|=pagare|=pagamos por|en|el|hoy|manana|esta"},
+	{RI_PAY, 2.5, R_NOGAP, "taking|take|taken care"},
+	{RI_PAY, 2.5, 0, "settle|settling|liquidar|liquido|saldar"},
+	{RI_PAY, 2.5, 0, "paso|ir|voy a dejar|llevar|pagar el dinero|pago|cheque"},
 	{RI_PAY, 2.5, 0, "como|donde pago|pagar|pagarlo|pagarla"},
 	{RI_PAY, 2.5, 0, "ill|will|gonna pay"},
 	{RI_PAY, 2.5, 0, "pay|paying|pago|pagar today|tonight|tomorrow|friday|monday|tuesday|wednesday|thursday|saturday|sunday|weekend|week|1st|15th|paycheck|hoy|manana|viernes|lunes|semana|sin"},
@@ -644,6 +671,9 @@ static const Rule rules[] = {
 	{RI_QUESTION, 2, 0, "which|when|cual|cuando|que|what visit|due|cita|fecha|date"},
 	{RI_QUESTION, 2, 0, "is|es this|de for|la my|mi"},
 	{RI_QUESTION, 2, 0, "de que es"},
+	{RI_QUESTION, 2.5, 0, "=cuanto|=cuanta|=cuantos"},
+	{RI_QUESTION, 2.5, 0, "total|amount|balance i|do owe|due"},
+	{RI_QUESTION, 2, 0, "what|whats|which the|my total|amount|balance"},
 	{RI_QUESTION, 2, R_NONEG, "dont|no understand|entiendo"},
 };
 
@@ -690,7 +720,7 @@ match_from(const Tok *tk, const char *p, int pos, int gap)
  * "stop please").
  */
 static int
-all_words_in(const Tok *tk, const char *pat)
+all_words_in(const Tok *tk, const char *pat, int first_clause)
 {
 	int			k,
 				words = 0,
@@ -703,7 +733,11 @@ all_words_in(const Tok *tk, const char *pat)
 		int			found = 0;
 
 		if (is_boundary(tk->t[k]))
+		{
+			if (first_clause && words > 0)
+				break;
 			continue;
+		}
 		words++;
 		while (*p && !found)
 		{
@@ -731,7 +765,7 @@ rule_matches(const Tok *tk, const Rule *r)
 	int			k;
 
 	if (r->flags & R_ALL)
-		return all_words_in(tk, r->pat);
+		return all_words_in(tk, r->pat, (r->flags & R_FIRST_CLAUSE) != 0);
 	for (k = 0; k < tk->n; k++)
 	{
 		if ((r->flags & R_START) && k > 0)
@@ -771,14 +805,16 @@ static const LexEntry lexicon[] = {
 	{"incompetent", -2.5f}, {"disgusting", -3.0f}, {"nothing", -0.3f}, {"sorry", -0.3f},
 	{"broke", -1.2f}, {"hard", -0.8f}, {"difficult", -0.8f}, {"tight", -0.5f},
 	{"wrong", -1.0f}, {"mistake", -1.0f}, {"problem", -1.0f}, {"sad", -1.8f}, {"tired", -1.2f},
-	{"useless", -2.5f}, {"pathetic", -2.5f}, {"never", -0.5f},
+	{"useless", -2.5f}, {"pathetic", -2.5f}, {"never", -0.5f}, {"unreal", -1.5f}, {"insane", -2.0f},
+	{"outrageous", -2.5f}, {"greedy", -2.0f}, {"done", -0.5f}, {"garbage", -2.0f}, {"crap", -2.0f},
+	{"absurd", -2.0f}, {"wasting", -1.2f},
 	/* negative, Spanish */
 	{"ridiculo", -2.2f}, {"abuso", -2.5f}, {"molest*", -2.0f}, {"harto", -2.5f}, {"harta", -2.5f},
 	{"ladron*", -3.0f}, {"pesimo", -3.0f}, {"pesima", -3.0f}, {"enojad*", -2.5f}, {"enojo", -2.3f},
 	{"queja", -1.5f}, {"sinverguenza*", -3.0f}, {"verguenza", -2.2f}, {"mal", -1.0f},
 	{"malo", -1.5f}, {"mala", -1.5f}, {"peor", -2.5f}, {"cansad*", -1.2f}, {"fastidi*", -2.0f},
 	{"estafa", -2.5f}, {"furios*", -3.0f}, {"triste", -1.8f}, {"dificil", -0.8f},
-	{"falta", -0.8f}, {"error", -1.0f},
+	{"falta", -0.8f}, {"error", -1.0f}, {"pesados", -1.8f}, {"pesado", -1.8f}, {"absurdo", -2.0f},
 	/* emoji */
 	{"emo_angry", -2.8f}, {"emo_sad", -1.8f}, {"emo_eyeroll", -1.5f}, {"emo_no", -1.2f},
 	{"emo_ok", 1.5f}, {"emo_smile", 1.8f}, {"emo_heart", 2.0f},
