@@ -155,7 +155,7 @@ learn_best_hour(const char *practice_id, const char *patient_id)
 	learn_keep_plan(&own_plan,
 					"SELECT hour, events FROM collect.contact_hour_stats WHERE practice_id = $1 AND patient_id = $2",
 					2, types);
-	if (SPI_execute_plan(own_plan, args, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(own_plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "reading contact_hour_stats failed");
 	read_counts(own);
 	learn_keep_plan(&seg_plan,
@@ -163,7 +163,7 @@ learn_best_hour(const char *practice_id, const char *patient_id)
 					" WHERE s.practice_id = $1 AND s.segment = coalesce("
 					"   (SELECT a.segment FROM collect.account a WHERE a.practice_id = $1 AND a.patient_id = $2), 'fresh')",
 					2, types);
-	if (SPI_execute_plan(seg_plan, args, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(seg_plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "reading segment_hour_stats failed");
 	read_counts(seg);
 	hour = best_hour_for(own, seg, pol.contact_hour_start, pol.contact_hour_end, SEGMENT_PRIOR_WEIGHT);
@@ -394,7 +394,7 @@ collect_learn_update(PG_FUNCTION_ARGS)
 					"   AND l.posted_at > st.payments_seen_through AND l.posted_at <= $2"
 					" ORDER BY l.posted_at",
 					2, types);
-	if (SPI_execute_plan(pay_plan, args, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(pay_plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "reading payments failed");
 	n_pay = SPI_processed;
 	{

@@ -71,7 +71,7 @@ read_features(const char *practice_id, TimestampTz cut, FeatureRows *rows)
 	SPI_connect();
 	portal = SPI_cursor_open_with_args(NULL,
 									   "SELECT * FROM collect.risk_features($1, $2, interval '30 days')",
-									   2, types, args, NULL, true, 0);
+									   2, types, args, NULL, false, 0);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, FETCH_ROWS);

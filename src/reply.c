@@ -257,7 +257,7 @@ do_stop(ReplyContext *c)
 	args[1] = CStringGetTextDatum(c->patient_id);
 	args[2] = CStringGetTextDatum(ch);
 	already = exec_sql("SELECT 1 FROM collect.channel_opt_out WHERE practice_id = $1 AND patient_id = $2"
-					   " AND channel = $3 AND opted_in_at IS NULL", 3, types, args, true) > 0;
+					   " AND channel = $3 AND opted_in_at IS NULL", 3, types, args, false) > 0;
 	if (already)
 	{
 		/* opted out before: nothing to cancel, nothing to confirm again */
@@ -387,7 +387,7 @@ do_accept(ReplyContext *c)
 					   " AND o.send_after > $3 - interval '" CppAsString2(OFFER_LOOKBACK_DAYS) " days'"
 					   " AND (o.template = 'plan_quote' OR o.step LIKE '%plan_offer%'"
 					   "      OR o.body ILIKE '%payment plan%' OR o.body ILIKE '%plan de pago%')",
-					   3, types, args, true) > 0;
+					   3, types, args, false) > 0;
 	if (!offered)
 	{
 		effect(c, "accept:no_offer_found");
