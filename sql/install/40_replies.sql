@@ -94,14 +94,14 @@ CREATE FUNCTION @extschema@.classify_reply(body text,
 CREATE FUNCTION @extschema@.receive_reply(practice_id text, patient_id text, channel text, body text,
     at timestamptz DEFAULT now()) RETURNS text
   AS 'MODULE_PATHNAME', 'collect_receive_reply' LANGUAGE C
-  SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+  SET search_path = pg_catalog, pg_temp;
 
 -- An inbound SMS as the provider reports it: the practice is the one whose
 -- sms provider sends from to_phone, the patient the one with from_phone.
 CREATE FUNCTION @extschema@.receive_sms(from_phone text, to_phone text, body text,
     at timestamptz DEFAULT now()) RETURNS text
   AS 'MODULE_PATHNAME', 'collect_receive_sms' LANGUAGE C
-  SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+  SET search_path = pg_catalog, pg_temp;
 
 REVOKE ALL ON FUNCTION @extschema@.receive_reply(text, text, text, text, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.receive_sms(text, text, text, timestamptz) FROM PUBLIC;
@@ -115,27 +115,27 @@ GRANT EXECUTE ON FUNCTION @extschema@.receive_sms(text, text, text, timestamptz)
 -- ('pay') at a time; refreshes the patient's learned best hour.
 CREATE FUNCTION @extschema@.learn_observe(practice_id text, patient_id text, kind text, at timestamptz)
   RETURNS void AS 'MODULE_PATHNAME', 'collect_learn_observe' LANGUAGE C
-  SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+  SET search_path = pg_catalog, pg_temp;
 
 -- The learned best patient-local contact hour inside the allowed hours,
 -- or NULL without any evidence (patient or segment).
 CREATE FUNCTION @extschema@.best_hour(practice_id text, patient_id text) RETURNS int
   AS 'MODULE_PATHNAME', 'collect_best_hour' LANGUAGE C STABLE
-  SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+  SET search_path = pg_catalog, pg_temp;
 
 -- Thompson-sampled channel for the patient's segment among the channels
 -- consent, opt-outs and the address allow; NULL if none. Seeded from
 -- (practice, patient, as_of): the same call gives the same answer.
 CREATE FUNCTION @extschema@.choose_channel(practice_id text, patient_id text, as_of timestamptz DEFAULT now())
   RETURNS text AS 'MODULE_PATHNAME', 'collect_choose_channel' LANGUAGE C STABLE
-  SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+  SET search_path = pg_catalog, pg_temp;
 
 -- Read new history into the learners: touches sent more than 7 days
 -- before as_of become bandit successes/failures, payments become hour
 -- observations. Returns the number of touches scored.
 CREATE FUNCTION @extschema@.learn_update(practice_id text, as_of timestamptz DEFAULT now()) RETURNS bigint
   AS 'MODULE_PATHNAME', 'collect_learn_update' LANGUAGE C
-  SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+  SET search_path = pg_catalog, pg_temp;
 
 -- The model's features for every patient with a balance at the cut, and
 -- whether they paid anything in the horizon after it (the label).
@@ -196,13 +196,13 @@ CREATE FUNCTION @extschema@.risk_features(practice_id text, cut timestamptz, hor
 -- account with a balance. Returns a summary.
 CREATE FUNCTION @extschema@.train(practice_id text, as_of timestamptz DEFAULT now()) RETURNS jsonb
   AS 'MODULE_PATHNAME', 'collect_train' LANGUAGE C
-  SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+  SET search_path = pg_catalog, pg_temp;
 
 -- Nightly: learn_update then train for every practice; returns how many
 -- practices were trained (pg_cron job 'train').
 CREATE FUNCTION @extschema@.train_all(as_of timestamptz DEFAULT now()) RETURNS int
   AS 'MODULE_PATHNAME', 'collect_train_all' LANGUAGE C
-  SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+  SET search_path = pg_catalog, pg_temp;
 
 -- Gentle or firm wording from the propensity score: likely payers get the
 -- gentle reminder, unlikely ones the firm one; NULL score: gentle.
