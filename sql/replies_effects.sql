@@ -94,6 +94,15 @@ SELECT count(*) AS confirmations FROM collect.outbox
  WHERE patient_id IN ('pt11', 'pt12') AND template = 'stop_confirmation';
 SELECT collect.receive_sms('+15551000003', '+15550000001', 'Who is this?', '2026-01-22 15:00Z');
 
+-- a patient with no balance: no pay link; a STOP through the portal opts out of every channel
+INSERT INTO collect.patient (practice_id, patient_id, phone, email, sms_consent, email_consent)
+  VALUES ('p1', 'nobal', '+15550009999', 'nobal@example.com', true, true);
+SELECT collect.receive_reply('p1', 'nobal', 'email', 'I will pay today', '2026-01-22 15:00Z');
+SELECT collect.receive_reply('p1', 'nobal', 'portal', 'unsubscribe', '2026-01-22 15:01Z');
+SELECT collect.receive_reply('p1', 'nobal', 'voice', 'stop calling me', '2026-01-22 15:02Z');
+SELECT intent, effects FROM collect.reply WHERE patient_id = 'nobal' ORDER BY reply_id;
+SELECT string_agg(channel, ',' ORDER BY channel) AS opted_out FROM collect.channel_opt_out WHERE patient_id = 'nobal';
+
 -- errors (SQLSTATEs; messages in docs/replies.md)
 \set VERBOSITY sqlstate
 SELECT collect.receive_reply('p1', 'nobody', 'sms', 'hi', '2026-01-22 15:00Z');

@@ -519,7 +519,15 @@ handle_reply(const char *practice_id, const char *patient_id, const char *channe
 			do_accept(&c);
 			break;
 		case RI_PAY:
-			answer(&c, "pay_link", "pay_link_reply", NULL);
+			{
+				char	   *owes = query_text("SELECT (balance > 0)::text FROM collect.account"
+											  " WHERE practice_id = $1 AND patient_id = $2", 2, T2, key);
+
+				if (owes != NULL && strcmp(owes, "true") == 0)
+					answer(&c, "pay_link", "pay_link_reply", NULL);
+				else
+					effect(&c, "pay_link:nothing_owed");
+			}
 			break;
 		case RI_UPSET:
 		case RI_UNKNOWN:
