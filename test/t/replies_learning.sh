@@ -115,6 +115,10 @@ psql -X -qAt -d "$DB" -c "SELECT format('RESULT replies_fairness %s/%s: %s accou
                            FROM collect.fairness_report WHERE practice_id = 'sim' ORDER BY age_band, language"
 bands=$(psql_q "$DB" "SELECT count(*) FROM collect.fairness_report WHERE practice_id = 'sim'")
 [ "$bands" -ge 6 ] || { echo "fairness report has $bands groups"; fail=1; }
+# the nightly run: learn_update then train for every practice with enough history
+all=$(psql_q "$DB" "SELECT collect.train_all('2026-06-30 17:00Z')")
+echo "METRIC replies_train_all_practices_fitted $all"
+[ "$all" = 1 ] || { echo "train_all fitted $all practices, expected 1"; fail=1; }
 # the nightly job is registered
 job=$(psql_q "$DB" "SELECT command FROM collect.cron_jobs() WHERE job = 'train'")
 [ "$job" = "SELECT collect.train_all()" ] || { echo "train job missing from cron_jobs"; fail=1; }
