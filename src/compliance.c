@@ -1,0 +1,229 @@
+/*
+ * compliance.c: the compliance facts of an OutreachTarget (legal holds,
+ * the HIPAA confidential-communications request, where the phone number
+ * and consent came from, the validation period) and the decision record
+ * written with every message, task and held step, so that collect.why
+ * explains from what was known at decision time. Reads rows only; decides
+ * nothing (holds.c and contact_rules.c do) and never reads the clock.
+ */
+#include "collect.h"
+
+#include "common/jsonapi.h"
+#include "lib/stringinfo.h"
+#include "utils/json.h"
+
+#include "calendar.h"
+#include "dunning.h"
+
+static struct
+{
+	SPIPlanPtr	extra;
+	SPIPlanPtr	holds;
+} plans;
+
+void
+compliance_load_target(OutreachTarget *t)
+{
+	static const Oid types[2] = {TEXTOID, TEXTOID};
+	Datum		args[2] = {CStringGetTextDatum(t->practice_id), CStringGetTextDatum(t->patient_id)};
+	MemoryContext caller = CurrentMemoryContext;
+	bool		isnull;
+	Datum		d;
+
+	dunning_plan(&plans.extra,
+				 "SELECT r.channel, r.address, p.phone_source, p.consent_source,"
+				 " a.validation_period_end, a.eca_notice_at"
+				 " FROM collect.patient p"
+				 " LEFT JOIN collect.channel_request r ON r.practice_id = p.practice_id AND r.patient_id = p.patient_id"
+				 " LEFT JOIN collect.account a ON a.practice_id = p.practice_id AND a.patient_id = p.patient_id"
+				 " WHERE p.practice_id = $1 AND p.patient_id = $2", 2, types);
+	if (SPI_execute_plan(plans.extra, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reading compliance facts failed");
+	if (SPI_processed == 1)
+	{
+		HeapTuple	row = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+		char	   *ch = SPI_getvalue(row, desc, 1);
+
+		strlcpy(t->only_channel, ch ? ch : "", sizeof(t->only_channel));
+		t->only_address = SPI_getvalue(row, desc, 2);
+		t->phone_source = SPI_getvalue(row, desc, 3);
+		t->consent_source = SPI_getvalue(row, desc, 4);
+		d = SPI_getbinval(row, desc, 5, &isnull);
+		t->has_validation = !isnull;
+		t->validation_end = isnull ? 0 : DatumGetDateADT(d);
+		d = SPI_getbinval(row, desc, 6, &isnull);
+		t->eca_notice_at = isnull ? DT_NOBEGIN : DatumGetTimestampTz(d);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_freetuptable(SPI_tuptable);
+
+	dunning_plan(&plans.holds,
+				 "SELECT kind, starts_at, COALESCE(ends_at, 'infinity') FROM collect.legal_hold"
+				 " WHERE practice_id = $1 AND patient_id = $2"
+				 " ORDER BY ends_at DESC NULLS FIRST, starts_at DESC LIMIT " CppAsString2(MAX_HOLDS), 2, types);
+	if (SPI_execute_plan(plans.holds, args, NULL, true, MAX_HOLDS) != SPI_OK_SELECT)
+		elog(ERROR, "reading legal holds failed");
+	t->n_holds = (int) SPI_processed;
+	for (int i = 0; i < t->n_holds; i++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		strlcpy(t->holds[i].kind, TextDatumGetCString(SPI_getbinval(row, desc, 1, &isnull)), sizeof(t->holds[i].kind));
+		t->holds[i].starts_at = DatumGetTimestampTz(SPI_getbinval(row, desc, 2, &isnull));
+		t->holds[i].ends_at = DatumGetTimestampTz(SPI_getbinval(row, desc, 3, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+static void
+json_key(StringInfo b, const char *key, bool *first)
+{
+	if (!*first)
+		appendStringInfoString(b, ", ");
+	*first = false;
+	escape_json(b, key);
+	appendStringInfoString(b, ": ");
+}
+
+static void
+json_str(StringInfo b, const char *key, const char *val, bool *first)
+{
+	json_key(b, key, first);
+	if (val == NULL)
+		appendStringInfoString(b, "null");
+	else
+		escape_json(b, val);
+}
+
+static void
+json_raw(StringInfo b, const char *key, const char *val, bool *first)
+{
+	json_key(b, key, first);
+	appendStringInfoString(b, val);
+}
+
+static const char *
+ts_text(TimestampTz ts)
+{
+	if (ts == DT_NOBEGIN || ts == DT_NOEND)
+		return NULL;
+	return timestamptz_to_str(ts);
+}
+
+/*
+ * What a decision about one message or task rested on: the policy keys
+ * and the patient and account facts, as of `at`. why: the rule that held
+ * it back (NULL: it went ahead).
+ */
+Jsonb *
+decision_facts(const OutreachTarget *t, const char *channel, const char *step,
+			   const char *template_name, TimestampTz at, const char *why)
+{
+	StringInfoData b;
+	const Policy *p = t->policy;
+	bool		first = true,
+				inner;
+	const char *consent = strcmp(channel, "sms") == 0 ? (t->sms_consent ? "true" : "false") :
+		strcmp(channel, "voice") == 0 ? (t->voice_consent ? "true" : "false") :
+		strcmp(channel, "email") == 0 ? (t->email_consent ? "true" : "false") : "null";
+
+	initStringInfo(&b);
+	appendStringInfoChar(&b, '{');
+	json_str(&b, "decided_at", ts_text(at), &first);
+	json_str(&b, "channel", channel, &first);
+	json_str(&b, "step", step, &first);
+	json_str(&b, "template", template_name, &first);
+	json_str(&b, "held_by", why, &first);
+
+	json_key(&b, "policy", &first);
+	inner = true;
+	appendStringInfoChar(&b, '{');
+	json_str(&b, "state_preset", p->state_preset[0] ? p->state_preset : "federal", &inner);
+	json_raw(&b, "contact_hour_start", psprintf("%d", p->contact_hour_start), &inner);
+	json_raw(&b, "contact_hour_end", psprintf("%d", p->contact_hour_end), &inner);
+	json_raw(&b, "call_max_attempts_7d", psprintf("%d", p->call_max_attempts_7d), &inner);
+	json_raw(&b, "min_outreach_balance", cents_to_cstring(p->min_outreach_balance), &inner);
+	json_raw(&b, "nonprofit_hospital", p->nonprofit_hospital ? "true" : "false", &inner);
+	if (t->cadence_step < p->n_cadence)
+		json_str(&b, "cadence", psprintf("day %d %s", p->cadence[t->cadence_step].day,
+										 p->cadence[t->cadence_step].channel), &inner);
+	appendStringInfoChar(&b, '}');
+
+	json_key(&b, "facts", &first);
+	inner = true;
+	appendStringInfoChar(&b, '{');
+	json_raw(&b, "balance", cents_to_cstring(t->balance), &inner);
+	json_str(&b, "state", t->state, &inner);
+	json_str(&b, "due_since", t->has_due ?
+			 DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(t->due_since))) : NULL, &inner);
+	json_raw(&b, "cadence_step", psprintf("%d", t->cadence_step), &inner);
+	json_raw(&b, "consent", consent, &inner);
+	json_str(&b, "consent_source", t->consent_source, &inner);
+	json_str(&b, "phone_source", t->phone_source, &inner);
+	json_str(&b, "opted_out", t->opt_outs, &inner);
+	json_str(&b, "channel_request", t->only_channel[0] ? t->only_channel : NULL, &inner);
+	json_raw(&b, "dispute_open", t->dispute_open ? "true" : "false", &inner);
+	json_raw(&b, "assistance_open", t->assistance_open ? "true" : "false", &inner);
+	json_str(&b, "first_statement_at", ts_text(t->first_statement_at), &inner);
+	json_str(&b, "last_conversation_at", ts_text(t->last_conversation_at), &inner);
+	{
+		StringInfoData h;
+
+		initStringInfo(&h);
+		for (int i = 0; i < t->n_holds; i++)
+			if (t->holds[i].starts_at <= at && t->holds[i].ends_at > at)
+				appendStringInfo(&h, "%s%s", h.len ? "," : "", t->holds[i].kind);
+		json_str(&b, "open_holds", h.len ? h.data : NULL, &inner);
+	}
+	appendStringInfoChar(&b, '}');
+	appendStringInfoChar(&b, '}');
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data)));
+}
+
+/* record what a task rested on (task_open keeps its own signature) */
+void
+decision_attach_task(const char *practice_id, int64 task_id, Jsonb *decision)
+{
+	static const Oid types[3] = {TEXTOID, INT8OID, JSONBOID};
+	Datum		args[3] = {CStringGetTextDatum(practice_id), Int64GetDatum(task_id), JsonbPGetDatum(decision)};
+	static SPIPlanPtr plan = NULL;
+
+	SPI_connect();
+	dunning_plan(&plan, "UPDATE collect.task SET decision = $3 WHERE practice_id = $1 AND task_id = $2", 3, types);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "recording the task decision failed");
+	SPI_finish();
+}
+
+/* the first statement went out: it opens the Reg F validation period */
+void
+validation_notice_sent(const OutreachTarget *t, TimestampTz at)
+{
+	static const Oid types[4] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, DATEOID};
+	static SPIPlanPtr plan = NULL;
+	Datum		args[4] = {CStringGetTextDatum(t->practice_id), CStringGetTextDatum(t->patient_id),
+		TimestampTzGetDatum(at), DateADTGetDatum(validation_period_end(local_date(at, t->tz)))};
+
+	dunning_plan(&plan, "UPDATE collect.account SET validation_notice_at = $3, validation_period_end = $4"
+				 " WHERE practice_id = $1 AND patient_id = $2 AND validation_notice_at IS NULL", 4, types);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "recording the validation notice failed");
+}
+
+/* the written notice of a planned extraordinary action went out */
+void
+eca_notice_sent(const OutreachTarget *t, TimestampTz at)
+{
+	static const Oid types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	static SPIPlanPtr plan = NULL;
+	Datum		args[3] = {CStringGetTextDatum(t->practice_id), CStringGetTextDatum(t->patient_id),
+		TimestampTzGetDatum(at)};
+
+	dunning_plan(&plan, "UPDATE collect.account SET eca_notice_at = $3 WHERE practice_id = $1 AND patient_id = $2",
+				 3, types);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "recording the notice failed");
+}
