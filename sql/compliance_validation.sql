@@ -59,7 +59,7 @@ SELECT * FROM collect.validation_notice('p1', 'nobody', '2026-03-06 15:00Z');
 
 -- the tick sends the first statement (a letter): it opens the validation period
 SELECT sum(collect.tick(t)) > 0 AS took_steps
-  FROM generate_series('2026-02-03 14:00Z'::timestamptz, '2026-02-19 14:00Z', '1 day') t;
+  FROM generate_series('2026-02-03 14:00Z'::timestamptz, '2026-03-01 14:00Z', '1 day') t;
 SELECT patient_id, (first_statement_at AT TIME ZONE 'America/New_York')::date AS statement_day,
        validation_notice_at = first_statement_at AS same_moment, validation_period_end
   FROM collect.account ORDER BY patient_id;
@@ -80,8 +80,10 @@ SELECT patient_id, kind, ends_at IS NULL AS open FROM collect.legal_hold ORDER B
 SELECT collect.record_event('p1', 'ann', 'dispute_resolved', '{"outcome": "upheld"}',
                             (:'ann_end'::date + 3 + time '15:00') AT TIME ZONE 'America/New_York') > 0 AS resolved;
 SELECT collect.send_block_reason('p1', 'ann', 'email', (:'ann_end'::date + 4 + time '15:00') AT TIME ZONE 'America/New_York') AS still_held;
-SELECT next_action_at IS NULL AS cadence_waits, state FROM collect.account WHERE patient_id = 'ann';
-SELECT collect.tick((:'ann_end'::date + 5 + time '15:00') AT TIME ZONE 'America/New_York') AS nothing_during_hold;
+SELECT collect.tick((:'ann_end'::date + 5 + time '15:00') AT TIME ZONE 'America/New_York') >= 0 AS ticked;
+SELECT count(*) AS ann_messages_during_hold FROM collect.outbox
+ WHERE patient_id = 'ann' AND created_at > (:'ann_end'::date + time '20:00') AT TIME ZONE 'America/New_York';
+SELECT state AS ann_state_during_hold FROM collect.account WHERE patient_id = 'ann';
 SELECT collect.record_event('p1', 'ann', 'verification_sent', '{}',
                             (:'ann_end'::date + 6 + time '15:00') AT TIME ZONE 'America/New_York') > 0 AS verified;
 SELECT collect.send_block_reason('p1', 'ann', 'email', (:'ann_end'::date + 7 + time '15:00') AT TIME ZONE 'America/New_York') IS NULL AS may_go,

@@ -37,7 +37,7 @@ compliance_load_target(OutreachTarget *t)
 				 " LEFT JOIN collect.channel_request r ON r.practice_id = p.practice_id AND r.patient_id = p.patient_id"
 				 " LEFT JOIN collect.account a ON a.practice_id = p.practice_id AND a.patient_id = p.patient_id"
 				 " WHERE p.practice_id = $1 AND p.patient_id = $2", 2, types);
-	if (SPI_execute_plan(plans.extra, args, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plans.extra, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "reading compliance facts failed");
 	if (SPI_processed == 1)
 	{
@@ -63,7 +63,7 @@ compliance_load_target(OutreachTarget *t)
 				 "SELECT kind, starts_at, COALESCE(ends_at, 'infinity') FROM collect.legal_hold"
 				 " WHERE practice_id = $1 AND patient_id = $2"
 				 " ORDER BY ends_at DESC NULLS FIRST, starts_at DESC LIMIT " CppAsString2(MAX_HOLDS), 2, types);
-	if (SPI_execute_plan(plans.holds, args, NULL, true, MAX_HOLDS) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plans.holds, args, NULL, false, MAX_HOLDS) != SPI_OK_SELECT)
 		elog(ERROR, "reading legal holds failed");
 	t->n_holds = (int) SPI_processed;
 	for (int i = 0; i < t->n_holds; i++)

@@ -32,6 +32,15 @@ preview_row(Tuplestorestate *ts, TupleDesc desc, TimestampTz at, const char *ste
 	tuplestore_putvalues(ts, desc, v, n);
 }
 
+/* rules about one channel only: the cadence substitutes another channel */
+static bool
+preview_substitutable(const char *rule)
+{
+	return strcmp(rule, "no_consent") == 0 || strcmp(rule, "no_address") == 0 ||
+		strcmp(rule, "opted_out") == 0 || strcmp(rule, "channel_request") == 0 ||
+		strcmp(rule, "touch_cap_7d") == 0;
+}
+
 Datum
 collect_preview(PG_FUNCTION_ARGS)
 {
@@ -89,6 +98,29 @@ collect_preview(PG_FUNCTION_ARGS)
 		if (at > horizon)
 			break;
 		d = outreach_check(&t, s->channel, CK_COLLECTION, at);
+		if (!d.allowed && preview_substitutable(d.rule))
+		{
+			/* the cadence takes another channel when this one cannot be used */
+			static const char *const alts[] = {"email", "sms", "letter"};
+			const char *alt = NULL;
+
+			for (int k = 0; k < 3 && alt == NULL; k++)
+				if (strcmp(alts[k], s->channel) != 0 && outreach_check(&t, alts[k], CK_COLLECTION, at).allowed)
+					alt = alts[k];
+			if (alt != NULL)
+			{
+				const char *tmpl = strcmp(alt, "letter") == 0 ? "statement" :
+					strcmp(alt, "email") == 0 && strcmp(s->template_name, "first_text") == 0 ? "first_email" :
+					strcmp(alt, "sms") == 0 ? "reminder" : s->template_name;
+
+				preview_row(rsinfo->setResult, rsinfo->setDesc, at, step, alt, tmpl, "planned", d.rule,
+							psprintf("%s cannot be used (%s: %s); the step goes by %s instead",
+									 s->channel, d.rule, d.reason, alt));
+				f.last_step_date = local_date(at, t.tz);
+				last = f.last_step_date;
+				continue;
+			}
+		}
 		if (d.allowed)
 			preview_row(rsinfo->setResult, rsinfo->setDesc, at, step, s->channel, s->template_name,
 						"planned", NULL, NULL);
@@ -169,7 +201,8 @@ explain_decision(const char *what, Jsonb *j)
 	initStringInfo(&b);
 	appendStringInfo(&b, "%s came from %s", what, or_none(jget(j, NULL, "step"), "a direct request"));
 	if (jget(j, "policy", "cadence")[0])
-		appendStringInfo(&b, " (the practice's cadence step: %s)", jget(j, "policy", "cadence"));
+		appendStringInfo(&b, " (policy key cadence: %s; the channel follows text_first_below, email_first_above "
+						 "and which channels may be used)", jget(j, "policy", "cadence"));
 	appendStringInfo(&b, ", decided for %s. ", jget(j, NULL, "decided_at"));
 	appendStringInfo(&b, "Policy keys: state_preset %s, contact hours %s:00 to %s:00, call_max_attempts_7d %s, "
 					 "min_outreach_balance $%s, nonprofit_hospital %s. ",
@@ -188,6 +221,9 @@ explain_decision(const char *what, Jsonb *j)
 					 or_none(jget(j, "facts", "first_statement_at"), "not sent yet"));
 	if (jget(j, NULL, "held_by")[0])
 		appendStringInfo(&b, "It was held back by the rule %s.", jget(j, NULL, "held_by"));
+	else if (strcmp(jget(j, NULL, "channel"), "placement") == 0)
+		appendStringInfoString(&b, "Every extraordinary-action gate passed: 120 days since the first statement, "
+							   "a written notice at least 30 days before, no open hold, dispute or assistance request.");
 	else
 		appendStringInfoString(&b, "Every contact rule passed: consent, opt-outs, contact hours, legal holds, "
 							   "disputes, assistance, call and text frequency.");
