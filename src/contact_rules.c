@@ -121,6 +121,12 @@ touch_cap(const ContactFacts *f)
 }
 
 static bool
+confirmed_already(const ContactFacts *f)
+{
+	return f->confirmations_sent > 0;
+}
+
+static bool
 other_channel(const ContactFacts *f)
 {
 	return f->only_channel != NULL && strcmp(f->only_channel, f->channel) != 0 &&
@@ -143,6 +149,8 @@ static const FrequencyPreset frequency_presets[] = {
 static const ContactRule contact_rules[] = {
 	{"channel_request", CH_ALL, K_ALL, other_channel,
 	"the patient asked to be contacted on another channel only", "HIPAA 45 CFR 164.522(b)"},
+	{"confirmation_sent", CH_ALL, K_CONFIRM, confirmed_already,
+	"the one confirmation of this opt-out was already sent", "TCPA, 47 CFR 64.1200(a)(10)"},
 	{"no_address", CH_ALL, K_ALL, no_address,
 	"no phone, e-mail or good postal address for this channel", "contact data"},
 	{"no_consent", CH_SMS | CH_VOICE | CH_EMAIL, K_COLLECTION | K_NOTICE, no_consent,

@@ -46,6 +46,7 @@ typedef struct ContactFacts
 	int			touch_max_7d;	/* 0: no cap on calls and texts together */
 	const char *hold_reason;	/* plain words of the open legal hold */
 	const char *only_channel;	/* HIPAA confidential-communications request, or NULL */
+	int			confirmations_sent;	/* opt-out confirmations on this channel since the opt-out */
 } ContactFacts;
 
 /* a state's contact-frequency rules as data (contact_rules.c) */

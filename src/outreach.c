@@ -359,6 +359,29 @@ call_history(const OutreachTarget *t, TimestampTz at, int *calls_7d, int *touche
 	SPI_freetuptable(SPI_tuptable);
 }
 
+/* opt-out confirmations queued on a channel since its latest opt-out (TCPA: one at most) */
+static int
+opt_out_confirmations(const OutreachTarget *t, const char *channel)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[3] = {CStringGetTextDatum(t->practice_id), CStringGetTextDatum(t->patient_id),
+	CStringGetTextDatum(channel)};
+	bool		isnull;
+	int			n;
+
+	dunning_plan(&plan,
+				 "SELECT count(*)::int FROM collect.outbox m JOIN collect.channel_opt_out o"
+				 "  ON o.practice_id = m.practice_id AND o.patient_id = m.patient_id AND o.channel = m.channel"
+				 " WHERE m.practice_id = $1 AND m.patient_id = $2 AND m.channel = $3 AND o.opted_in_at IS NULL"
+				 "   AND m.step LIKE 'opt\\_out\\_confirmation%' AND m.created_at >= o.opted_out_at", 3, types);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "counting opt-out confirmations failed");
+	n = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return n;
+}
+
 /* The contact rules for this target, channel and moment. */
 ContactDecision
 outreach_check(const OutreachTarget *t, const char *channel, ContactKind kind, TimestampTz at)
@@ -408,6 +431,8 @@ outreach_check(const OutreachTarget *t, const char *channel, ContactKind kind, T
 		if (logged != DT_NOBEGIN && (f.last_conversation_at == DT_NOBEGIN || logged > f.last_conversation_at))
 			f.last_conversation_at = logged;
 	}
+	if (kind == CK_OPT_OUT_CONFIRMATION)
+		f.confirmations_sent = opt_out_confirmations(t, channel);
 	return contact_decide(&f);
 }
 

@@ -93,3 +93,7 @@ Su saldo de {{balance}} sigue pendiente. Si no se paga o se acuerda un plan dent
 Puede calificar para asistencia financiera: {{assistance_link}} Pague en {{pay_link}} o llámenos para acordar un plan de pagos.
 
 {{practice_name}}');
+
+-- TCPA: does a patient's message revoke consent (keywords and free text, en/es)?
+CREATE FUNCTION @extschema@.is_revocation(body text) RETURNS boolean
+  AS 'MODULE_PATHNAME', 'collect_is_revocation' LANGUAGE C STRICT IMMUTABLE;
