@@ -57,14 +57,22 @@ SELECT amount_now = (SELECT balance FROM collect.account WHERE patient_id = 'ann
 SELECT * FROM collect.validation_notice('p1', 'nobody', '2026-03-06 15:00Z');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
--- the tick sends the first statement (a letter): it opens the validation period
+-- the tick sends the validation notice with the first contact (a letter beside the first text;
+-- a first letter is the notice itself): it opens the validation period
 SELECT sum(collect.tick(t)) > 0 AS took_steps
   FROM generate_series('2026-02-03 14:00Z'::timestamptz, '2026-03-01 14:00Z', '1 day') t;
-SELECT patient_id, (first_statement_at AT TIME ZONE 'America/New_York')::date AS statement_day,
-       validation_notice_at = first_statement_at AS same_moment, validation_period_end
-  FROM collect.account ORDER BY patient_id;
-SELECT validation_period_end = collect.validation_period_end((first_statement_at AT TIME ZONE 'America/New_York')::date) AS end_by_rule
-  FROM collect.account WHERE patient_id = 'ann';
+SELECT a.patient_id, (a.validation_notice_at AT TIME ZONE 'America/New_York')::date AS notice_day,
+       a.validation_notice_at = (SELECT min(created_at) FROM collect.outbox o WHERE o.patient_id = a.patient_id) AS with_first_contact,
+       a.validation_period_end,
+       a.validation_period_end = collect.validation_period_end((a.validation_notice_at AT TIME ZONE 'America/New_York')::date) AS end_by_rule
+  FROM collect.account a ORDER BY a.patient_id;
+SELECT patient_id, channel, step, template FROM collect.outbox WHERE template = 'validation_notice' ORDER BY patient_id;
+-- the notice carries the itemization and the end of the period
+SELECT body LIKE '%As of Feb 2, 2026, you owed: $250.00%' AS itemized,
+       body LIKE '%by ' || to_char(validation_period_end, 'Mon FMDD, YYYY') || ' to dispute%' AS period_end_printed
+  FROM collect.outbox o JOIN collect.account a USING (practice_id, patient_id)
+ WHERE o.patient_id = 'ann' AND o.template = 'validation_notice';
+SELECT body FROM collect.outbox WHERE patient_id = 'bo' AND template = 'validation_notice';
 
 -- a written dispute ON the last day of the period: validation hold
 SELECT validation_period_end AS ann_end FROM collect.account WHERE patient_id = 'ann' \gset

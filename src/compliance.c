@@ -198,19 +198,93 @@ decision_attach_task(const char *practice_id, int64 task_id, Jsonb *decision)
 	SPI_finish();
 }
 
-/* the first statement went out: it opens the Reg F validation period */
-void
-validation_notice_sent(const OutreachTarget *t, TimestampTz at)
+/*
+ * Reg F 1006.34(a)(1)(i): the validation information goes out with the
+ * first contact or within 5 days of it. At the first contact of an
+ * account the tick queues the validation notice (a letter, else e-mail)
+ * with the itemization, and records when the validation period ends; a
+ * first cadence letter is the notice itself (tick.c). Returns the
+ * messages queued (0 or 1).
+ */
+int
+validation_notice_first_contact(OutreachTarget *t, TimestampTz as_of)
+{
+	TimestampTz send_at;
+	const char *channel = "letter";
+
+	if (t->has_validation || !t->has_due)
+		return 0;
+	send_at = outreach_send_time(as_of, t->tz, t->policy->contact_hour_start, t->policy->contact_hour_end, -1);
+	if (!outreach_check(t, "letter", CK_NOTICE, send_at).allowed)
+		channel = "email";
+	return validation_notice_enqueue(t, channel, "notice:validation", CK_NOTICE, as_of) > 0 ? 1 : 0;
+}
+
+/* queue the validation notice as `step` and record the validation period; the message id or 0 */
+int64
+validation_notice_enqueue(OutreachTarget *t, const char *channel, const char *step, ContactKind kind,
+						  TimestampTz as_of)
 {
 	static const Oid types[4] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, DATEOID};
+	static SPIPlanPtr item_plan = NULL;
 	static SPIPlanPtr plan = NULL;
-	Datum		args[4] = {CStringGetTextDatum(t->practice_id), CStringGetTextDatum(t->patient_id),
-		TimestampTzGetDatum(at), DateADTGetDatum(validation_period_end(local_date(at, t->tz)))};
+	Datum		args[4];
+	TimestampTz send_at;
+	DateADT		end;
+	StringInfoData extra;
+	int64		id;
 
+	send_at = outreach_send_time(as_of, t->tz, t->policy->contact_hour_start, t->policy->contact_hour_end, -1);
+	end = validation_period_end(local_date(send_at, t->tz));
+
+	args[0] = CStringGetTextDatum(t->practice_id);
+	args[1] = CStringGetTextDatum(t->patient_id);
+	args[2] = TimestampTzGetDatum(as_of);
+	args[3] = DateADTGetDatum(end);
+	dunning_plan(&item_plan,
+				 "SELECT itemization_date, amount_then, fees, payments, credits"
+				 " FROM collect.validation_notice($1, $2, $3)", 3, types);
+	if (SPI_execute_plan(item_plan, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "reading the itemization failed");
+	initStringInfo(&extra);
+	appendStringInfoChar(&extra, '{');
+	{
+		static const char *const names[] = {"itemization_date", "amount_then", "fees_since", "payments_since", "credits_since"};
+
+		for (int i = 0; i < 5; i++)
+		{
+			char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1);
+			bool		isnull;
+
+			if (i == 0)
+				v = format_local_date(DatumGetDateADT(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
+									  t->language ? t->language : "en");
+			else
+				v = cents_to_dollars(numeric_to_cents(DirectFunctionCall3(numeric_in, CStringGetDatum(v),
+																		  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1))));
+			appendStringInfo(&extra, "%s", i ? ", " : "");
+			escape_json(&extra, names[i]);
+			appendStringInfoString(&extra, ": ");
+			escape_json(&extra, v);
+		}
+	}
+	SPI_freetuptable(SPI_tuptable);
+	appendStringInfoString(&extra, ", \"validation_end\": ");
+	escape_json(&extra, format_local_date(end, t->language ? t->language : "en"));
+	appendStringInfoChar(&extra, '}');
+
+	id = outreach_enqueue_target(t, channel, step, kind, "validation_notice",
+								 DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(extra.data))),
+								 as_of, as_of);
+	if (id <= 0)
+		return 0;
 	dunning_plan(&plan, "UPDATE collect.account SET validation_notice_at = $3, validation_period_end = $4"
 				 " WHERE practice_id = $1 AND patient_id = $2 AND validation_notice_at IS NULL", 4, types);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "recording the validation notice failed");
+	t->has_validation = true;
+	t->validation_end = end;
+	return id;
 }
 
 /* the written notice of a planned extraordinary action went out */

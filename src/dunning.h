@@ -77,7 +77,9 @@ typedef struct OutreachTarget
 extern Jsonb *decision_facts(const OutreachTarget *t, const char *channel, const char *step,
 							 const char *template_name, TimestampTz at, const char *why);
 extern void compliance_load_target(OutreachTarget *t);
-extern void validation_notice_sent(const OutreachTarget *t, TimestampTz at);
+extern int	validation_notice_first_contact(OutreachTarget *t, TimestampTz as_of);
+extern int64 validation_notice_enqueue(OutreachTarget *t, const char *channel, const char *step,
+									   ContactKind kind, TimestampTz as_of);
 extern void eca_notice_sent(const OutreachTarget *t, TimestampTz at);
 extern void decision_attach_task(const char *practice_id, int64 task_id, Jsonb *decision);
 

@@ -242,8 +242,14 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 			char	   *step = psprintf("cadence:%s:%d",
 										DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(t.cadence_anchor))),
 										d.step_index + 1);
-			int64		id = outreach_enqueue_target(&t, d.channel, step, CK_COLLECTION, d.template_name,
-													 NULL, as_of, as_of);
+			int64		id;
+
+			/* a first letter is the validation notice itself (Reg F 1006.34) */
+			if (strcmp(d.channel, "letter") == 0 && !t.has_validation && t.has_due)
+				id = validation_notice_enqueue(&t, "letter", step, CK_COLLECTION, as_of);
+			else
+				id = outreach_enqueue_target(&t, d.channel, step, CK_COLLECTION, d.template_name,
+											 NULL, as_of, as_of);
 
 			t.cadence_step = d.step_index + 1;
 			if (id > 0)
@@ -251,10 +257,8 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 				actions++;
 				t.last_contact_at = as_of;
 				if (strcmp(d.channel, "letter") == 0 && t.first_statement_at == DT_NOBEGIN)
-				{
 					t.first_statement_at = as_of;
-					validation_notice_sent(&t, as_of);
-				}
+				actions += validation_notice_first_contact(&t, as_of);
 			}
 			break;
 		}
@@ -274,6 +278,7 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 									"task_opened", "collect", "cadence call step");
 				decision_attach_task(t.practice_id, task_id,
 									 decision_facts(&t, "call_task", "cadence call step", d.template_name, due_at, NULL));
+				actions += validation_notice_first_contact(&t, as_of);
 				t.last_contact_at = as_of;
 				actions++;
 			}

@@ -97,3 +97,42 @@ Puede calificar para asistencia financiera: {{assistance_link}} Pague en {{pay_l
 -- TCPA: does a patient's message revoke consent (keywords and free text, en/es)?
 CREATE FUNCTION @extschema@.is_revocation(body text) RETURNS boolean
   AS 'MODULE_PATHNAME', 'collect_is_revocation' LANGUAGE C STRICT IMMUTABLE;
+
+-- The Reg F validation notice (model form B-1 content), queued with the first contact.
+INSERT INTO @extschema@.message_template (template_name, language, channel, subject, body) VALUES
+ ('validation_notice', 'en', 'any', 'Notice about your balance with {{practice_name}}',
+  '{{practice_name}} is contacting you about a balance you owe.
+
+As of {{itemization_date}}, you owed: {{amount_then}}
+Between {{itemization_date}} and today:
+  You were charged this amount in interest: + $0.00
+  You were charged this amount in fees and new charges: + {{fees_since}}
+  You paid or were credited this amount toward the debt: - {{payments_since}} (payments), - {{credits_since}} (credits)
+Total amount of the debt now: {{balance}}
+
+How can you dispute the debt?
+Call or write to us by {{validation_end}} to dispute all or part of the debt. If you do not, we will assume that our information is correct.
+If you write to us by {{validation_end}}, we must stop collection on any amount you dispute until we send you information that shows you owe the debt.
+You may also ask us for the name and address of the original creditor by {{validation_end}}; we must then stop collection until we send you that information.
+
+Pay online at {{pay_link}} or call our office.
+
+{{practice_name}}'),
+ ('validation_notice', 'es', 'any', 'Aviso sobre su saldo con {{practice_name}}',
+  '{{practice_name}} se comunica con usted por un saldo que debe.
+
+Al {{itemization_date}}, usted debía: {{amount_then}}
+Entre el {{itemization_date}} y hoy:
+  Intereses cobrados: + $0.00
+  Cargos y cargos nuevos: + {{fees_since}}
+  Pagos y créditos aplicados a la deuda: - {{payments_since}} (pagos), - {{credits_since}} (créditos)
+Monto total de la deuda ahora: {{balance}}
+
+¿Cómo puede disputar la deuda?
+Llámenos o escríbanos a más tardar el {{validation_end}} para disputar toda o parte de la deuda. Si no lo hace, supondremos que nuestra información es correcta.
+Si nos escribe a más tardar el {{validation_end}}, debemos detener el cobro de cualquier monto que dispute hasta enviarle información que demuestre que usted debe la deuda.
+También puede pedirnos el nombre y la dirección del acreedor original a más tardar el {{validation_end}}; en ese caso detendremos el cobro hasta enviarle esa información.
+
+Pague en línea en {{pay_link}} o llame a nuestra oficina.
+
+{{practice_name}}');
