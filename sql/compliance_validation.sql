@@ -72,7 +72,7 @@ SELECT body LIKE '%As of Feb 2, 2026, you owed: $250.00%' AS itemized,
        body LIKE '%by ' || to_char(validation_period_end, 'Mon FMDD, YYYY') || ' to dispute%' AS period_end_printed
   FROM collect.outbox o JOIN collect.account a USING (practice_id, patient_id)
  WHERE o.patient_id = 'ann' AND o.template = 'validation_notice';
-SELECT body FROM collect.outbox WHERE patient_id = 'bo' AND template = 'validation_notice';
+SELECT regexp_replace(body, 'https://\S+', '<pay link>') AS body FROM collect.outbox WHERE patient_id = 'bo' AND template = 'validation_notice';
 
 -- a written dispute ON the last day of the period: validation hold
 SELECT validation_period_end AS ann_end FROM collect.account WHERE patient_id = 'ann' \gset
