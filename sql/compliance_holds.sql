@@ -89,6 +89,7 @@ SELECT next_action_at IS NULL AS bk_cadence_stopped FROM collect.account WHERE p
 -- deceased: an estate_review task instead of messages
 SELECT collect.record_event('p1', 'rip', 'deceased', '{"date_of_death": "2026-01-30"}', '2026-02-03 15:00Z') > 0 AS deceased;
 SELECT kind, status, summary FROM collect.task WHERE patient_id = 'rip' AND kind = 'estate_review';
+SELECT collect.why_task(task_id) FROM collect.task WHERE patient_id = 'rip' AND kind = 'estate_review';
 SELECT count(*) AS rip_queued, (SELECT count(*) FROM collect.task WHERE patient_id = 'rip' AND kind = 'call' AND status = 'open') AS rip_open_calls
   FROM collect.outbox WHERE patient_id = 'rip' AND status = 'queued';
 SELECT collect.send_block_reason('p1', 'rip', 'letter', '2026-02-04 15:00Z', 'notice') AS rip_letter;

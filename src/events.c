@@ -635,6 +635,16 @@ collect_record_event(PG_FUNCTION_ARGS)
 	}
 	outreach_load_target(practice_id, patient_id, &t);
 	apply_event((EventKind) kind, kind_name, &t, details, at);
+	{
+		/* tasks this event opened: record what they rested on (collect.why_task) */
+		static const Oid dtypes[4] = {TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID};
+		Datum		dargs[4] = {CStringGetTextDatum(practice_id), CStringGetTextDatum(patient_id),
+			JsonbPGetDatum(decision_facts(&t, "task", psprintf("event %s", kind_name), NULL, at, NULL)),
+		TimestampTzGetDatum(at)};
+
+		exec("UPDATE collect.task SET decision = $3 WHERE practice_id = $1 AND patient_id = $2"
+			 " AND status = 'open' AND decision IS NULL AND created_at = $4", 4, dtypes, dargs, NULL);
+	}
 
 	args[0] = CStringGetTextDatum(practice_id);
 	args[1] = CStringGetTextDatum(patient_id);

@@ -200,7 +200,7 @@ explain_decision(const char *what, Jsonb *j)
 
 	initStringInfo(&b);
 	appendStringInfo(&b, "%s came from %s", what, or_none(jget(j, NULL, "step"), "a direct request"));
-	if (jget(j, "policy", "cadence")[0])
+	if (jget(j, "policy", "cadence")[0] && strncmp(jget(j, NULL, "step"), "cadence", 7) == 0)
 		appendStringInfo(&b, " (policy key cadence: %s; the channel follows text_first_below, email_first_above "
 						 "and which channels may be used)", jget(j, "policy", "cadence"));
 	appendStringInfo(&b, ", decided for %s. ", jget(j, NULL, "decided_at"));
@@ -221,6 +221,8 @@ explain_decision(const char *what, Jsonb *j)
 					 or_none(jget(j, "facts", "first_statement_at"), "not sent yet"));
 	if (jget(j, NULL, "held_by")[0])
 		appendStringInfo(&b, "It was held back by the rule %s.", jget(j, NULL, "held_by"));
+	else if (strcmp(jget(j, NULL, "channel"), "task") == 0)
+		appendStringInfoString(&b, "The event itself opened it; the facts above are those before the event.");
 	else if (strcmp(jget(j, NULL, "channel"), "placement") == 0)
 		appendStringInfoString(&b, "Every extraordinary-action gate passed: 120 days since the first statement, "
 							   "a written notice at least 30 days before, no open hold, dispute or assistance request.");
