@@ -80,7 +80,7 @@ VALUES ('p1', 'pv', 'Pia', '+15550000010', 'pia@example.com', false, true);
 INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, posted_at)
 VALUES ('p1', 'pv', 'pv1', 'charge', 250.00, '2026-03-02 15:00Z');
 SELECT at, step, channel, template, status, rule FROM collect.preview('p1', 'pv', 60, '2026-03-02 16:00Z');
-SELECT at, step, status, rule, reason FROM collect.preview('p1', 'pv', 200, '2026-03-02 16:00Z') WHERE step = 'placement review';
+SELECT at, step, status, rule, reason FROM collect.preview('p1', 'pv', 200, '2026-03-02 16:00Z') WHERE step IN ('placement review', 'written notice before placement') ORDER BY at;
 SELECT collect.record_event('p1', 'pv', 'bankruptcy_notice', '{}', '2026-03-03 15:00Z') > 0 AS bankrupt;
 SELECT count(*) AS steps, count(*) FILTER (WHERE status = 'held' AND rule = 'legal_hold') AS held_by_hold
   FROM collect.preview('p1', 'pv', 60, '2026-03-04 16:00Z');

@@ -107,6 +107,13 @@ collect_preview(PG_FUNCTION_ARGS)
 			for (int k = 0; k < 3 && alt == NULL; k++)
 				if (strcmp(alts[k], s->channel) != 0 && outreach_check(&t, alts[k], CK_COLLECTION, at).allowed)
 					alt = alts[k];
+			if (alt != NULL && !t.has_validation && t.has_due)
+			{
+				preview_row(rsinfo->setResult, rsinfo->setDesc, at, "validation notice (with the first contact)",
+							strcmp(alt, "letter") == 0 || outreach_check(&t, "letter", CK_NOTICE, at).allowed ? "letter" : "email",
+							"validation_notice", "planned", NULL, NULL);
+				t.has_validation = true;
+			}
 			if (alt != NULL)
 			{
 				const char *tmpl = strcmp(alt, "letter") == 0 ? "statement" :
@@ -116,6 +123,25 @@ collect_preview(PG_FUNCTION_ARGS)
 				preview_row(rsinfo->setResult, rsinfo->setDesc, at, step, alt, tmpl, "planned", d.rule,
 							psprintf("%s cannot be used (%s: %s); the step goes by %s instead",
 									 s->channel, d.rule, d.reason, alt));
+				f.last_step_date = local_date(at, t.tz);
+				last = f.last_step_date;
+				continue;
+			}
+		}
+		if (d.allowed && !t.has_validation && t.has_due)
+		{
+			/* the tick sends the validation notice with the first contact; a first letter is the notice */
+			bool		letter = strcmp(s->channel, "letter") == 0;
+
+			if (!letter)
+				preview_row(rsinfo->setResult, rsinfo->setDesc, at, "validation notice (with the first contact)",
+							outreach_check(&t, "letter", CK_NOTICE, at).allowed ? "letter" : "email",
+							"validation_notice", "planned", NULL, NULL);
+			t.has_validation = true;
+			if (letter)
+			{
+				preview_row(rsinfo->setResult, rsinfo->setDesc, at, step, s->channel, "validation_notice",
+							"planned", NULL, NULL);
 				f.last_step_date = local_date(at, t.tz);
 				last = f.last_step_date;
 				continue;
@@ -147,7 +173,18 @@ collect_preview(PG_FUNCTION_ARGS)
 
 			tt.first_statement_at = first;
 			g = eca_check(&tt, ECA_PLACEMENT, at);
-			if (g.allowed)
+			if (!g.allowed && strcmp(g.rule, "eca_notice_missing") == 0)
+			{
+				/* the tick sends the written notice then, and reviews 30 days later */
+				preview_row(rsinfo->setResult, rsinfo->setDesc, at, "written notice before placement", "letter",
+							"eca_notice", "planned", g.rule, psprintf("%s (%s)", g.reason, g.source));
+				tt.eca_notice_at = at;
+				at += (TimestampTz) ECA_NOTICE_DAYS_BEFORE * USECS_PER_DAY;
+				g = eca_check(&tt, ECA_PLACEMENT, at);
+			}
+			if (at > horizon)
+				;
+			else if (g.allowed)
 				preview_row(rsinfo->setResult, rsinfo->setDesc, at, "placement review", NULL, NULL,
 							"planned", NULL, NULL);
 			else
