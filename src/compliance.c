@@ -10,6 +10,7 @@
 
 #include "common/jsonapi.h"
 #include "lib/stringinfo.h"
+#include "utils/array.h"
 #include "utils/json.h"
 
 #include "calendar.h"
@@ -18,7 +19,6 @@
 static struct
 {
 	SPIPlanPtr	extra;
-	SPIPlanPtr	holds;
 } plans;
 
 void
@@ -30,15 +30,21 @@ compliance_load_target(OutreachTarget *t)
 	bool		isnull;
 	Datum		d;
 
+	/* one round trip: the request, the sources, the notices and up to MAX_HOLDS holds as arrays */
 	dunning_plan(&plans.extra,
 				 "SELECT r.channel, r.address, p.phone_source, p.consent_source,"
-				 " a.validation_period_end, a.eca_notice_at"
+				 " a.validation_period_end, a.eca_notice_at, h.kinds, h.starts, h.ends"
 				 " FROM collect.patient p"
 				 " LEFT JOIN collect.channel_request r ON r.practice_id = p.practice_id AND r.patient_id = p.patient_id"
 				 " LEFT JOIN collect.account a ON a.practice_id = p.practice_id AND a.patient_id = p.patient_id"
+				 " LEFT JOIN LATERAL (SELECT array_agg(kind) AS kinds, array_agg(starts_at) AS starts,"
+				 "   array_agg(COALESCE(ends_at, 'infinity')) AS ends FROM (SELECT kind, starts_at, ends_at"
+				 "   FROM collect.legal_hold l WHERE l.practice_id = p.practice_id AND l.patient_id = p.patient_id"
+				 "   ORDER BY ends_at DESC NULLS FIRST, starts_at DESC LIMIT " CppAsString2(MAX_HOLDS) ") x) h ON true"
 				 " WHERE p.practice_id = $1 AND p.patient_id = $2", 2, types);
 	if (SPI_execute_plan(plans.extra, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "reading compliance facts failed");
+	t->n_holds = 0;
 	if (SPI_processed == 1)
 	{
 		HeapTuple	row = SPI_tuptable->vals[0];
@@ -55,25 +61,30 @@ compliance_load_target(OutreachTarget *t)
 		t->validation_end = isnull ? 0 : DatumGetDateADT(d);
 		d = SPI_getbinval(row, desc, 6, &isnull);
 		t->eca_notice_at = isnull ? DT_NOBEGIN : DatumGetTimestampTz(d);
+		d = SPI_getbinval(row, desc, 7, &isnull);
+		if (!isnull)
+		{
+			Datum	   *kinds,
+					   *starts,
+					   *ends;
+			int			n,
+						n2,
+						n3;
+
+			deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT, &kinds, NULL, &n);
+			deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(row, desc, 8, &isnull)), TIMESTAMPTZOID,
+							  sizeof(TimestampTz), true, TYPALIGN_DOUBLE, &starts, NULL, &n2);
+			deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(row, desc, 9, &isnull)), TIMESTAMPTZOID,
+							  sizeof(TimestampTz), true, TYPALIGN_DOUBLE, &ends, NULL, &n3);
+			t->n_holds = Min(Min(n, n2), Min(n3, MAX_HOLDS));
+			for (int i = 0; i < t->n_holds; i++)
+			{
+				text_to_cstring_buffer(DatumGetTextPP(kinds[i]), t->holds[i].kind, sizeof(t->holds[i].kind));
+				t->holds[i].starts_at = DatumGetTimestampTz(starts[i]);
+				t->holds[i].ends_at = DatumGetTimestampTz(ends[i]);
+			}
+		}
 		MemoryContextSwitchTo(spi);
-	}
-	SPI_freetuptable(SPI_tuptable);
-
-	dunning_plan(&plans.holds,
-				 "SELECT kind, starts_at, COALESCE(ends_at, 'infinity') FROM collect.legal_hold"
-				 " WHERE practice_id = $1 AND patient_id = $2"
-				 " ORDER BY ends_at DESC NULLS FIRST, starts_at DESC LIMIT " CppAsString2(MAX_HOLDS), 2, types);
-	if (SPI_execute_plan(plans.holds, args, NULL, false, MAX_HOLDS) != SPI_OK_SELECT)
-		elog(ERROR, "reading legal holds failed");
-	t->n_holds = (int) SPI_processed;
-	for (int i = 0; i < t->n_holds; i++)
-	{
-		HeapTuple	row = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-
-		strlcpy(t->holds[i].kind, TextDatumGetCString(SPI_getbinval(row, desc, 1, &isnull)), sizeof(t->holds[i].kind));
-		t->holds[i].starts_at = DatumGetTimestampTz(SPI_getbinval(row, desc, 2, &isnull));
-		t->holds[i].ends_at = DatumGetTimestampTz(SPI_getbinval(row, desc, 3, &isnull));
 	}
 	SPI_freetuptable(SPI_tuptable);
 }
