@@ -50,6 +50,10 @@ SELECT collect.record_event('p1', 'conf', 'channel_request', '{"channel": "pigeo
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT collect.record_event('p1', 'conf', 'channel_request', '{"channel": "sms", "address": "555-1234"}', '2026-02-01 15:00Z');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT collect.record_event('p1', 'conf', 'channel_request', '{"channel": "voice", "address": "call me maybe"}', '2026-02-01 15:00Z');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT collect.record_event('p1', 'conf', 'channel_request', '{"channel": "email", "address": "not-an-address"}', '2026-02-01 15:00Z');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 INSERT INTO collect.legal_hold (practice_id, patient_id, kind, starts_at, reason) VALUES ('p1', 'gap1', 'vacation', now(), 'x');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT pg_temp.fingerprint() = :'before' AS nothing_half_written;

@@ -530,7 +530,7 @@ apply_event(EventKind kind, const char *kind_name, OutreachTarget *t, Jsonb *det
 					char		nulls[5] = {' ', ' ', ' ', addr ? ' ' : 'n', ' '};
 					static const char *const all[] = {"sms", "email", "letter", "voice"};
 
-					if (addr != NULL && strcmp(ch, "sms") == 0)
+					if (addr != NULL && (strcmp(ch, "sms") == 0 || strcmp(ch, "voice") == 0))
 						validate_e164(addr);
 					else if (addr != NULL && strcmp(ch, "email") == 0)
 						validate_email(addr);
