@@ -125,7 +125,7 @@ SELECT count(*) AS cy_tasks FROM collect.task WHERE patient_id = 'cy';
 -- errors (each followed by its SQLSTATE)
 SELECT collect.record_charge_result('p1', 999999, true, 'x', NULL, '2026-04-10 13:03Z');   -- unknown message
 \echo :LAST_ERROR_SQLSTATE
-SELECT message_id AS sms FROM collect.outbox WHERE channel = 'sms' LIMIT 1 \gset
+SELECT message_id AS sms FROM collect.outbox WHERE channel = 'sms' ORDER BY message_id LIMIT 1 \gset
 SELECT collect.record_charge_result('p1', :sms, true, 'x', NULL, '2026-04-10 13:03Z');     -- not a charge
 \echo :LAST_ERROR_SQLSTATE
 SELECT collect.record_charge_result('p1', :sms, NULL, 'x', NULL, '2026-04-10 13:03Z');     -- null

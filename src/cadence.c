@@ -213,6 +213,12 @@ cadence_decide(const CadenceFacts *f, LocalTimeFn local_time, void *arg, Cadence
 		wait_until(d, NONE, "open dispute: no outreach until it is resolved");
 		return;
 	}
+	if (f->legal_hold != NULL)
+	{
+		d->state = "paused";
+		wait_until(d, f->legal_hold_until, f->legal_hold);
+		return;
+	}
 	if (f->assistance_open)
 	{
 		d->state = "paused";

@@ -47,6 +47,8 @@ typedef struct CadenceFacts
 	int			failed_digital;	/* sms/email attempts since the last response (call steps only) */
 	int			paid_on_time;
 	int			paid_late;
+	const char *legal_hold;		/* reason of a legal hold in force at as_of, or NULL */
+	TimestampTz legal_hold_until;	/* DT_NOBEGIN: until released */
 } CadenceFacts;
 
 typedef struct CadenceDecision

@@ -156,6 +156,12 @@ fill_facts(const OutreachTarget *t, TimestampTz as_of, CadenceFacts *f)
 	f->paid_late = t->paid_late;
 	f->failed_digital = 0;
 	f->can_call = t->phone != NULL;
+	{
+		const LegalHold *h = hold_active(t->holds, t->n_holds, as_of, false);
+
+		f->legal_hold = h ? hold_kind_info(h->kind)->reason : NULL;
+		f->legal_hold_until = h == NULL || h->ends_at == DT_NOEND ? DT_NOBEGIN : h->ends_at;
+	}
 	/* channel checks need a balance and no hold; cadence_decide stops earlier otherwise */
 	if (t->balance >= Max(t->policy->min_outreach_balance, 1) && !t->dispute_open && !t->assistance_open)
 	{
@@ -254,8 +260,14 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 			char	   *step = psprintf("cadence:%s:%d",
 										DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(t.cadence_anchor))),
 										d.step_index + 1);
-			int64		id = outreach_enqueue_target(&t, d.channel, step, CK_COLLECTION, d.template_name,
-													 NULL, as_of, as_of);
+			int64		id;
+
+			/* a first letter is the validation notice itself (Reg F 1006.34) */
+			if (strcmp(d.channel, "letter") == 0 && !t.has_validation && t.has_due)
+				id = validation_notice_enqueue(&t, "letter", step, CK_COLLECTION, as_of);
+			else
+				id = outreach_enqueue_target(&t, d.channel, step, CK_COLLECTION, d.template_name,
+											 NULL, as_of, as_of);
 
 			t.cadence_step = d.step_index + 1;
 			if (id > 0)
@@ -264,6 +276,7 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 				t.last_contact_at = as_of;
 				if (strcmp(d.channel, "letter") == 0 && t.first_statement_at == DT_NOBEGIN)
 					t.first_statement_at = as_of;
+				actions += validation_notice_first_contact(&t, as_of);
 			}
 			break;
 		}
@@ -281,6 +294,9 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 
 				contact_attempt_log(t.practice_id, t.patient_id, "call_task", 0, task_id, as_of,
 									"task_opened", "collect", "cadence call step");
+				decision_attach_task(t.practice_id, task_id,
+									 decision_facts(&t, "call_task", "cadence call step", d.template_name, due_at, NULL));
+				actions += validation_notice_first_contact(&t, as_of);
 				t.last_contact_at = as_of;
 				actions++;
 			}
@@ -298,12 +314,41 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 		}
 		else if (d.action == CA_PLACEMENT_REVIEW)
 		{
-			char	   *summary = task_summary(t.practice_id, t.patient_id,
-											   "a placement review: the cadence has run out", as_of);
+			EcaDecision gate = eca_check(&t, ECA_PLACEMENT, as_of);
+			char	   *summary;
+			int64		task_id;
 
-			task_open(t.practice_id, t.patient_id, "placement_review", summary,
-					  outreach_send_time(as_of, t.tz, t.policy->contact_hour_start, t.policy->contact_hour_end, -1),
-					  as_of);
+			if (!gate.allowed)
+			{
+				/* no recommendation yet: send the written notice, or wait for the gate */
+				state = t.state;
+				wake = gate.earliest != DT_NOEND && gate.earliest > as_of ? gate.earliest : DT_NOBEGIN;
+				if (strcmp(gate.rule, "eca_notice_missing") == 0)
+				{
+					const char *ch = outreach_check(&t, "letter", CK_NOTICE,
+													outreach_send_time(as_of, t.tz, t.policy->contact_hour_start,
+																	   t.policy->contact_hour_end, -1)).allowed ? "letter" : "email";
+					int64		id = outreach_enqueue_target(&t, ch, "notice:eca", CK_NOTICE, "eca_notice", NULL, as_of, as_of);
+
+					if (id > 0)
+					{
+						t.eca_notice_at = as_of;
+						eca_notice_sent(&t, as_of);
+						wake = as_of + (TimestampTz) ECA_NOTICE_DAYS_BEFORE * USECS_PER_DAY;
+						actions++;
+					}
+				}
+				audit_record(t.practice_id, t.patient_id, as_of, "collect", "placement_review_held", "placement",
+							 psprintf("%s: %s (%s)", gate.rule, gate.reason, gate.source),
+							 decision_facts(&t, "placement", "placement review", NULL, as_of, gate.rule));
+				break;
+			}
+			summary = task_summary(t.practice_id, t.patient_id, "a placement review: the cadence has run out", as_of);
+			task_id = task_open(t.practice_id, t.patient_id, "placement_review", summary,
+								outreach_send_time(as_of, t.tz, t.policy->contact_hour_start, t.policy->contact_hour_end, -1),
+								as_of);
+			decision_attach_task(t.practice_id, task_id,
+								 decision_facts(&t, "placement", "placement review", NULL, as_of, NULL));
 			audit_record(t.practice_id, t.patient_id, as_of, "collect", "placement_review", NULL, d.reason, NULL);
 			actions++;
 			break;
