@@ -7,6 +7,11 @@
  */
 #include "worker.h"
 
+#include "utils/resowner.h"
+
+/* HMAC contexts need a resource owner; no transaction is open here */
+static ResourceOwner deliver_owner = NULL;
+
 typedef struct ProviderOps
 {
 	const char *kind;
@@ -44,7 +49,12 @@ deliver_batch(OutboxMessage *msgs, int n)
 	Delivery   *ds = palloc0(sizeof(Delivery) * Max(n, 1));
 	HttpRequest **reqs = palloc(sizeof(HttpRequest *) * Max(n, 1));
 	int			n_req = 0;
+	ResourceOwner save_owner = CurrentResourceOwner;
 
+	if (deliver_owner == NULL)
+		deliver_owner = ResourceOwnerCreate(NULL, "collect worker delivery");
+	if (CurrentResourceOwner == NULL)
+		CurrentResourceOwner = deliver_owner;
 	for (int i = 0; i < n; i++)
 	{
 		Delivery   *d = &ds[i];
@@ -77,6 +87,7 @@ deliver_batch(OutboxMessage *msgs, int n)
 		}
 		reqs[n_req++] = &d->req;
 	}
+	CurrentResourceOwner = save_owner;
 
 	http_run(reqs, n_req);
 

@@ -11,6 +11,8 @@
 #include "worker.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include "portability/instr_time.h"
@@ -122,17 +124,23 @@ http_address_blocked(const char *ip)
 	return false;
 }
 
-static int
-prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port)
+/* refuse link-local and metadata addresses before connecting */
+static curl_socket_t
+opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
 {
 	HttpRequest *req = (HttpRequest *) clientp;
+	char		ip[INET6_ADDRSTRLEN] = "";
 
-	if (http_address_blocked(primary_ip))
+	if (address->family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *) &address->addr)->sin_addr, ip, sizeof(ip));
+	else if (address->family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &address->addr)->sin6_addr, ip, sizeof(ip));
+	if (http_address_blocked(ip))
 	{
-		snprintf(req->error, sizeof(req->error), "address %s is link-local or a metadata address", primary_ip);
-		return CURL_PREREQFUNC_ABORT;
+		req->blocked = true;
+		return CURL_SOCKET_BAD;
 	}
-	return CURL_PREREQFUNC_OK;
+	return socket(address->family, address->socktype, address->protocol);
 }
 
 static size_t
@@ -234,8 +242,8 @@ handle_start(HttpRequest *req)
 	CURL_CHECK(curl_easy_setopt(h, CURLOPT_WRITEDATA, req));
 	CURL_CHECK(curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb));
 	CURL_CHECK(curl_easy_setopt(h, CURLOPT_HEADERDATA, req));
-	CURL_CHECK(curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, prereq_cb));
-	CURL_CHECK(curl_easy_setopt(h, CURLOPT_PREREQDATA, req));
+	CURL_CHECK(curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb));
+	CURL_CHECK(curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, req));
 	CURL_CHECK(curl_easy_setopt(h, CURLOPT_USERAGENT, "collect-worker/0.1"));
 	if (req->headers)
 		CURL_CHECK(curl_easy_setopt(h, CURLOPT_HTTPHEADER, req->headers));
@@ -378,7 +386,9 @@ http_run(HttpRequest **reqs, int n)
 			if (r->curl_code != CURLE_OK)
 			{
 				r->status = 0;
-				if (r->error[0] == '\0')
+				if (r->blocked)
+					strlcpy(r->error, "refused: link-local or cloud metadata address", sizeof(r->error));
+				else if (r->error[0] == '\0')
 					strlcpy(r->error, curl_easy_strerror(r->curl_code), sizeof(r->error));
 			}
 			r->done = true;

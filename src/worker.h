@@ -67,6 +67,7 @@ typedef struct HttpRequest
 	bool		started;
 	bool		done;
 	bool		deferred;		/* rate limit: not sent in this batch */
+	bool		blocked;		/* address refused (link-local/metadata) */
 	/* answer */
 	long		status;			/* HTTP status, 0 when no answer */
 	CURLcode	curl_code;

@@ -341,6 +341,11 @@ delivery_classify_http(Delivery *d, const char *what)
 	char	   *msg = NULL;
 
 	d->retry_after = q->retry_after;
+	if (st == 0 && q->blocked)
+	{
+		delivery_fail(d, DELIVERY_FAILED, "%s: %s", what, q->error);
+		return;
+	}
 	if (st == 0)
 	{
 		delivery_fail(d, DELIVERY_RETRY, "%s: no answer: %s", what, q->error);

@@ -1,7 +1,6 @@
 /*
  * providers/sendgrid.c: SendGrid v3 mail/send. Builds the JSON body
- * (personalizations, from, subject, plain-text content, custom_args with
- * the message id and idempotency key), authenticates with a Bearer API key
+ * (personalizations, from, subject, plain-text content), authenticates with a Bearer API key
  * and reads X-Message-Id from the 202 answer. No SPI; the API key goes
  * only into the Authorization header, never into an error text.
  */
@@ -42,9 +41,7 @@ sendgrid_build(Delivery *d)
 	json_add_string(&js, m->subject && *m->subject ? m->subject : "A message about your account");
 	appendStringInfoString(&js, ",\"content\":[{\"type\":\"text/plain\",\"value\":");
 	json_add_string(&js, m->body && *m->body ? m->body : " ");
-	appendStringInfo(&js, "}],\"custom_args\":{\"message_id\":\"" INT64_FORMAT "\",\"idempotency_key\":", m->message_id);
-	json_add_string(&js, m->idempotency_key);
-	appendStringInfoString(&js, "}}");
+	appendStringInfoString(&js, "}]}");
 
 	base = pstrdup(m->base_url);
 	len = strlen(base);
