@@ -47,3 +47,9 @@ GRANT SELECT ON @extschema@.payment_method, @extschema@.account, @extschema@.pat
 GRANT INSERT ON @extschema@.contact_attempt, @extschema@.task TO collect_worker;
 GRANT SELECT, INSERT ON @extschema@.provider_inbound TO collect_worker;
 GRANT SELECT ON @extschema@.worker_status TO collect_staff, collect_worker;
+
+-- The X-Collect-Signature value of a webhook: 'v1=' || hex(HMAC-SHA256(
+-- secret, timestamp || '.' || body)); receivers compute the same to check.
+CREATE FUNCTION @extschema@.webhook_signature(secret text, ts text, body text) RETURNS text
+  LANGUAGE c IMMUTABLE STRICT AS 'MODULE_PATHNAME', 'webhook_signature_sql';
+REVOKE ALL ON FUNCTION @extschema@.webhook_signature(text, text, text) FROM PUBLIC;

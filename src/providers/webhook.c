@@ -130,3 +130,20 @@ webhook_parse(Delivery *d)
 	}
 	delivery_classify_http(d, "webhook");
 }
+
+PG_FUNCTION_INFO_V1(webhook_signature_sql);
+
+/* collect.webhook_signature(secret, timestamp, body): what a receiver checks */
+Datum
+webhook_signature_sql(PG_FUNCTION_ARGS)
+{
+	char	   *sig = webhook_signature(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+										text_to_cstring(PG_GETARG_TEXT_PP(1)),
+										text_to_cstring(PG_GETARG_TEXT_PP(2)));
+
+	if (sig == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not compute the HMAC-SHA256 signature")));
+	PG_RETURN_TEXT_P(cstring_to_text(sig));
+}
