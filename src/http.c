@@ -320,6 +320,7 @@ http_run(HttpRequest **reqs, int n)
 	{
 		int			running;
 		int			msgs;
+		int			finished;
 		CURLMsg    *m;
 
 		/* start what the concurrency bound and the rate limits allow */
@@ -372,6 +373,7 @@ http_run(HttpRequest **reqs, int n)
 		}
 		INSTR_TIME_SET_ZERO(idle_since);
 
+		finished = 0;
 		CURLM_CHECK(curl_multi_perform(multi, &running));
 		while ((m = curl_multi_info_read(multi, &msgs)) != NULL)
 		{
@@ -393,6 +395,7 @@ http_run(HttpRequest **reqs, int n)
 			}
 			r->done = true;
 			done++;
+			finished++;
 			in_flight--;
 			CURLM_CHECK(curl_multi_remove_handle(multi, h));
 			handle_put(h);
@@ -411,7 +414,8 @@ http_run(HttpRequest **reqs, int n)
 			/* handles are dropped with the multi handle at exit */
 			break;
 		}
-		if (done < n && (in_flight > 0))
+		/* wait only when nothing finished: freed slots are refilled first */
+		if (done < n && in_flight > 0 && (finished == 0 || next >= n))
 			CURLM_CHECK(curl_multi_poll(multi, NULL, 0, 100, NULL));
 	}
 	/* never sent (shutdown): deferred back to the queue */

@@ -17,6 +17,7 @@
 #include "utils/lsyscache.h"
 
 static SPIPlanPtr claim_plan = NULL;
+static int	claim_limit = 0;
 static SPIPlanPtr finish_plan = NULL;
 static SPIPlanPtr reclaim_plan = NULL;
 static SPIPlanPtr next_due_plan = NULL;
@@ -144,7 +145,7 @@ outbox_reclaim(bool all)
 	"    FROM collect.outbox o" \
 	"   WHERE o.status = 'queued' AND o.send_after <= now() AND o.channel <> 'call_task'" \
 	"   ORDER BY o.send_after" \
-	"   LIMIT $1" \
+	"   LIMIT %d" \
 	"   FOR UPDATE OF o SKIP LOCKED" \
 	"), claimed AS (" \
 	"  UPDATE collect.outbox o" \
@@ -204,9 +205,20 @@ outbox_claim(int limit, OutboxMessage **out)
 	int			cancelled = 0;
 
 	SPI_connect();
+	/*
+	 * The batch size is written into the plan as a constant: with LIMIT $1
+	 * a generic plan guesses 10% of the queue and may pick a full scan and
+	 * a sort, which costs O(queue) per batch on a large backlog.
+	 */
+	if (claim_plan != NULL && claim_limit != limit)
+		free_plan(&claim_plan);
 	if (claim_plan == NULL)
-		claim_plan = prepare_kept(psprintf(CLAIM_SQL, has_block_reason ? BLOCK_WITH_RULES : BLOCK_CHARGE_ONLY),
+	{
+		claim_plan = prepare_kept(psprintf(CLAIM_SQL, has_block_reason ? BLOCK_WITH_RULES : BLOCK_CHARGE_ONLY,
+										   limit),
 								  2, types);
+		claim_limit = limit;
+	}
 	args[0] = Int32GetDatum(limit);
 	args[1] = Float8GetDatum((double) worker_lease_seconds);
 	if (SPI_execute_plan(claim_plan, args, NULL, false, 0) != SPI_OK_SELECT)
@@ -254,10 +266,7 @@ outbox_claim(int limit, OutboxMessage **out)
 }
 
 #define FINISH_SQL \
-	"WITH r AS (" \
-	"  SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int4[])" \
-	"         AS r(practice_id, message_id, status, ref, err, delay_ms)" \
-	"), u AS (" \
+	"WITH u AS (" \
 	"  UPDATE collect.outbox o" \
 	"     SET status = r.status," \
 	"         provider_ref = COALESCE(r.ref, o.provider_ref)," \
@@ -268,7 +277,8 @@ outbox_claim(int limit, OutboxMessage **out)
 	"                           ELSE o.send_after END," \
 	"         attempts = CASE WHEN r.delay_ms < 0 THEN greatest(o.attempts - 1, 0) ELSE o.attempts END," \
 	"         lease_until = NULL" \
-	"    FROM r" \
+	"    FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int4[])" \
+	"         AS r(practice_id, message_id, status, ref, err, delay_ms)" \
 	"   WHERE o.practice_id = r.practice_id AND o.message_id = r.message_id AND o.status = 'sending'" \
 	"  RETURNING o.practice_id, o.message_id, o.patient_id, o.channel, o.status, o.last_error, o.attempts" \
 	"), ca AS (" \

@@ -11,6 +11,8 @@
  */
 #include "worker.h"
 
+#include <malloc.h>
+
 #include "access/xact.h"
 #include "access/heapam.h"
 #include "access/table.h"
@@ -416,13 +418,27 @@ worker_round(bool *started)
 		last_reclaim = now;
 	}
 
+	/*
+	 * The claim may commit asynchronously: if it is lost in a crash the rows
+	 * are simply still queued. The finish below is durable (it flushes the
+	 * claim's WAL too).
+	 */
 	tx_begin();
+	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
 	n = outbox_claim(worker_batch_size, &msgs);
 	tx_commit();
 	if (n > 0)
 	{
 		ds = deliver_batch(msgs, n);	/* no transaction open */
 		tx_begin();
+		/*
+		 * The batch joins the outbox by primary key; with the statistics
+		 * saying "few rows are sending" the planner would otherwise loop
+		 * over the batch once per sending row (O(batch^2)).
+		 */
+		(void) set_config_option("enable_nestloop", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
 		outbox_finish(ds, n);
 		tx_commit();
 		SpinLockAcquire(&shared->mutex);
@@ -570,6 +586,10 @@ collect_worker_main(Datum arg)
 		}
 		PG_END_TRY();
 		MemoryContextSwitchTo(TopMemoryContext);
+		/* the batch's memory goes before sleeping, not after */
+		MemoryContextReset(loop_ctx);
+		if (sleep_ms > 0)
+			malloc_trim(0);		/* idle: hand freed heap back to the OS */
 
 		if (sleep_ms > 0 && !worker_got_sigterm)
 		{
