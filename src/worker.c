@@ -607,5 +607,9 @@ collect_worker_main(Datum arg)
 	shared->pid = 0;
 	SpinLockRelease(&shared->mutex);
 	http_shutdown();
-	proc_exit(0);
+	/*
+	 * Exit code 1: pg_terminate_backend() acts as a restart (the postmaster
+	 * starts us again after 1 s); at server shutdown nothing is restarted.
+	 */
+	proc_exit(1);
 }

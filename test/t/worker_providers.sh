@@ -186,5 +186,21 @@ validated=$(cat "$D/prism_twilio.log" "$D/prism_sendgrid.log" | grep -c 'passed 
 log "prism validated $validated requests"
 if [ "$bad" = 0 ] && [ "$validated" -ge 5 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); log "FAIL: prism reported $bad violations"; grep -iE 'Violation: request' "$D"/prism_*.log | head -20 >&2; fi
 
+# lifecycle: waited quietly for the database and the extension
+for line in 'database "prov" (collect.database) does not exist; waiting' 'extension collect is not installed in database "prov"; waiting'; do
+  if grep -qF "$line" "$D/pg/server.log"; then pass=$((pass + 1)); else fail=$((fail + 1)); log "FAIL: no log line: $line"; fi
+done
+# SIGHUP: collect.worker_enabled = off is picked up on reload, on again after
+psql_q prov "ALTER SYSTEM SET collect.worker_enabled = off" >/dev/null; psql_q prov "SELECT pg_reload_conf()" >/dev/null
+if wait_until 10 "SELECT state = 'disabled' FROM collect.worker_status" prov; then pass=$((pass + 1)); else fail=$((fail + 1)); log "FAIL: SIGHUP reload"; fi
+psql_q prov "ALTER SYSTEM RESET collect.worker_enabled" >/dev/null; psql_q prov "SELECT pg_reload_conf()" >/dev/null
+if wait_until 10 "SELECT state = 'running' FROM collect.worker_status" prov; then pass=$((pass + 1)); else fail=$((fail + 1)); log "FAIL: re-enable"; fi
+# SIGTERM: a clean exit (no crash restart of the cluster), back within seconds
+old=$(psql_q prov "SELECT pid FROM collect.worker_status")
+psql_q prov "SELECT pg_terminate_backend($old)" >/dev/null
+if wait_until 15 "SELECT pid IS NOT NULL AND pid <> $old AND state = 'running' FROM collect.worker_status" prov \
+   && ! grep -q 'terminated by signal\|terminating any other active server processes' "$D/pg/server.log"; then
+  pass=$((pass + 1)); else fail=$((fail + 1)); log "FAIL: SIGTERM exit/restart"; fi
+
 echo "RESULT worker_providers checks passed=$pass failed=$fail"
 [ "$fail" = 0 ]
