@@ -26,6 +26,7 @@ static SPIPlanPtr charge_plan = NULL;
 /* what the installed database offers (checked by outbox_extension_ready) */
 static Oid	extension_oid = InvalidOid;
 static bool has_block_reason = false;
+static int	block_reason_nargs = 0;	/* 5: takes step_kind */
 static bool has_charge_result = false;
 bool		outbox_has_receive_sms = false;
 
@@ -61,17 +62,24 @@ prepare_kept(const char *sql, int nargs, Oid *types)
 	return p;
 }
 
-static bool
-function_exists(const char *name, int nargs)
+/*
+ * The argument count of collect.<name> callable with `nargs` arguments
+ * (trailing defaults allowed), or 0 when there is none.
+ */
+static int
+function_nargs(const char *name, int nargs)
 {
-	char	   *sql = psprintf("SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-							   " WHERE n.nspname = 'collect' AND p.proname = '%s' AND p.pronargs = %d)",
+	char	   *sql = psprintf("SELECT max(p.pronargs) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+							   " WHERE n.nspname = 'collect' AND p.proname = '%s'"
+							   "   AND %d BETWEEN p.pronargs - p.pronargdefaults AND p.pronargs",
 							   name, nargs);
 	bool		isnull;
+	Datum		v;
 
 	if (SPI_execute(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		return false;
-	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		return 0;
+	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt16(v);
 }
 
 /*
@@ -84,8 +92,8 @@ outbox_extension_ready(void)
 {
 	Oid			oid = InvalidOid;
 	bool		isnull;
-	bool		block,
-				charge;
+	int			block;
+	bool		charge;
 
 	SPI_connect();
 	if (SPI_execute("SELECT oid FROM pg_extension WHERE extname = 'collect'", true, 1) == SPI_OK_SELECT &&
@@ -97,15 +105,16 @@ outbox_extension_ready(void)
 		outbox_reset_plans();
 		return false;
 	}
-	block = function_exists("send_block_reason", 4);
-	charge = function_exists("record_charge_result", 6);
-	outbox_has_receive_sms = function_exists("receive_sms", 4);
+	block = function_nargs("send_block_reason", 4);
+	charge = function_nargs("record_charge_result", 6) > 0;
+	outbox_has_receive_sms = function_nargs("receive_sms", 4) > 0;
 	SPI_finish();
-	if (oid != extension_oid || block != has_block_reason || charge != has_charge_result)
+	if (oid != extension_oid || block != block_reason_nargs || charge != has_charge_result)
 	{
 		outbox_reset_plans();
 		extension_oid = oid;
-		has_block_reason = block;
+		block_reason_nargs = block;
+		has_block_reason = block > 0;
 		has_charge_result = charge;
 	}
 	return true;
@@ -174,10 +183,15 @@ outbox_reclaim(bool all)
 /* stop rules at send time: the dunning module's, plus a paid-up charge */
 #define BLOCK_WITH_RULES \
 	"CASE WHEN o.channel IN ('sms','email','letter','voice')" \
-	"     THEN collect.send_block_reason(o.practice_id, o.patient_id, o.channel, now())" \
+	"     THEN collect.send_block_reason(o.practice_id, o.patient_id, o.channel, now()%s)" \
 	"     WHEN o.channel = 'charge' AND EXISTS (SELECT 1 FROM collect.account a" \
 	"          WHERE a.practice_id = o.practice_id AND a.patient_id = o.patient_id AND a.balance <= 0)" \
 	"     THEN 'balance paid in full' END"
+/* dunning's step kinds: steps "notice:..." and "opt_out_confirmation..." */
+#define STEP_KIND \
+	", CASE WHEN o.step LIKE 'notice:%' THEN 'notice'" \
+	"       WHEN o.step LIKE 'opt_out_confirmation%' THEN 'opt_out_confirmation'" \
+	"       ELSE 'collection' END"
 #define BLOCK_CHARGE_ONLY \
 	"CASE WHEN o.channel = 'charge' AND EXISTS (SELECT 1 FROM collect.account a" \
 	"          WHERE a.practice_id = o.practice_id AND a.patient_id = o.patient_id AND a.balance <= 0)" \
@@ -214,9 +228,11 @@ outbox_claim(int limit, OutboxMessage **out)
 		free_plan(&claim_plan);
 	if (claim_plan == NULL)
 	{
-		claim_plan = prepare_kept(psprintf(CLAIM_SQL, has_block_reason ? BLOCK_WITH_RULES : BLOCK_CHARGE_ONLY,
-										   limit),
-								  2, types);
+		char	   *block = has_block_reason
+			? psprintf(BLOCK_WITH_RULES, block_reason_nargs >= 5 ? STEP_KIND : "")
+			: pstrdup(BLOCK_CHARGE_ONLY);
+
+		claim_plan = prepare_kept(psprintf(CLAIM_SQL, block, limit), 2, types);
 		claim_limit = limit;
 	}
 	args[0] = Int32GetDatum(limit);

@@ -21,7 +21,7 @@ PORT=$(cat "$D/port")
 cluster_start "$D/pg" "collect.database = 'crash'" "collect.worker_idle_timeout = 1" \
   "collect.worker_batch_size = 100" "collect.worker_concurrency = 16" "collect.worker_poll_interval = 0"
 createdb crash
-psql_q crash "CREATE EXTENSION collect CASCADE" >/dev/null 2>&1
+psql -X -q -v ON_ERROR_STOP=1 -d crash -c "BEGIN" -c "CREATE EXTENSION collect CASCADE" -f "$ROOT/test/worker_standins.sql" -c "COMMIT" >/dev/null 2>&1
 N=20000
 psql -X -q -v ON_ERROR_STOP=1 -d crash <<SQL
 INSERT INTO collect.practice (practice_id, name, timezone) VALUES ('p1', 'Crash Dental', 'America/New_York');

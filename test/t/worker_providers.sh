@@ -44,23 +44,7 @@ AC=AC0123456789abcdef0123456789abcdef
 psql -X -q -v ON_ERROR_STOP=1 -d prov <<SQL
 BEGIN;
 CREATE EXTENSION collect CASCADE;
-CREATE TABLE public.calls (fn text, args jsonb, at timestamptz DEFAULT clock_timestamp());
-DO \$\$ DECLARE f regprocedure; BEGIN
-  FOR f IN SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-            WHERE n.nspname = 'collect' AND p.proname IN ('send_block_reason', 'record_charge_result', 'receive_sms') LOOP
-    BEGIN EXECUTE format('ALTER EXTENSION collect DROP FUNCTION %s', f); EXCEPTION WHEN others THEN NULL; END;
-    EXECUTE format('DROP FUNCTION %s CASCADE', f);
-  END LOOP; END \$\$;
-CREATE FUNCTION collect.send_block_reason(practice_id text, patient_id text, channel text, at timestamptz)
-  RETURNS text LANGUAGE sql AS \$\$ SELECT CASE WHEN patient_id = 'optout' THEN 'opted out of ' || channel END \$\$;
-CREATE FUNCTION collect.record_charge_result(practice_id text, message_id bigint, succeeded boolean,
-    provider_ref text, failure text, at timestamptz) RETURNS void LANGUAGE sql AS \$\$
-  INSERT INTO public.calls (fn, args) VALUES ('charge', jsonb_build_object('practice_id', practice_id,
-    'message_id', message_id, 'succeeded', succeeded, 'ref', provider_ref, 'failure', failure)) \$\$;
-CREATE FUNCTION collect.receive_sms(from_phone text, to_phone text, body text, at timestamptz)
-  RETURNS text LANGUAGE sql AS \$\$
-  INSERT INTO public.calls (fn, args) VALUES ('sms', jsonb_build_object('from', from_phone, 'to', to_phone,
-    'body', body, 'at', at)) RETURNING 'stop' \$\$;
+\i $ROOT/test/worker_standins.sql
 COMMIT;
 
 INSERT INTO collect.practice (practice_id, name, timezone)
