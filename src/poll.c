@@ -25,28 +25,6 @@ typedef struct PollItem
 } PollItem;
 
 static void
-poll_tx_begin(void)
-{
-	MemoryContext mcxt = CurrentMemoryContext;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	/* results outlive the transaction: keep allocating in the caller's context */
-	MemoryContextSwitchTo(mcxt);
-}
-
-static void
-poll_tx_commit(void)
-{
-	MemoryContext mcxt = CurrentMemoryContext;
-
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(mcxt);
-}
-
-static void
 poll_request(PollItem *it, const char *url, const char *account, const char *secret)
 {
 	http_prepare(&it->req);
@@ -65,7 +43,7 @@ outbox_poll_status(void)
 	MemoryContext caller = CurrentMemoryContext;
 	static const char *fields[] = {"sid", "from", "to", "body", "date_sent", "direction"};
 
-	poll_tx_begin();
+	worker_tx_begin();
 	SPI_connect();
 	if (SPI_execute(psprintf(
 							 "(SELECT false, o.practice_id, o.message_id, o.provider_ref, p.base_url, p.account, p.secret, p.sender"
@@ -113,14 +91,14 @@ outbox_poll_status(void)
 		n++;
 	}
 	SPI_finish();
-	poll_tx_commit();
+	worker_tx_commit();
 	MemoryContextSwitchTo(caller);
 	if (n == 0)
 		return;
 
 	http_run(reqs, n);			/* no transaction open */
 
-	poll_tx_begin();
+	worker_tx_begin();
 	SPI_connect();
 	for (int i = 0; i < n; i++)
 	{
@@ -190,6 +168,6 @@ outbox_poll_status(void)
 		}
 	}
 	SPI_finish();
-	poll_tx_commit();
+	worker_tx_commit();
 	MemoryContextSwitchTo(caller);
 }

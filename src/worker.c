@@ -314,8 +314,8 @@ worker_sigterm(SIGNAL_ARGS)
 	errno = save_errno;
 }
 
-static void
-tx_begin(void)
+void
+worker_tx_begin(void)
 {
 	MemoryContext mcxt = CurrentMemoryContext;
 
@@ -326,8 +326,8 @@ tx_begin(void)
 	MemoryContextSwitchTo(mcxt);
 }
 
-static void
-tx_commit(void)
+void
+worker_tx_commit(void)
 {
 	MemoryContext mcxt = CurrentMemoryContext;
 
@@ -343,12 +343,12 @@ take_worker_lock(void)
 	bool		got = false;
 	bool		isnull;
 
-	tx_begin();
+	worker_tx_begin();
 	SPI_connect();
 	if (SPI_execute("SELECT pg_try_advisory_lock(hashtext('collect.outbox_worker'))", false, 1) == SPI_OK_SELECT)
 		got = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
-	tx_commit();
+	worker_tx_commit();
 	return got;
 }
 
@@ -377,9 +377,9 @@ worker_round(bool *started)
 	{
 		bool		was_ready = ready;
 
-		tx_begin();
+		worker_tx_begin();
 		ready = outbox_extension_ready();
-		tx_commit();
+		worker_tx_commit();
 		last_ready_check = now;
 		if (!ready)
 		{
@@ -400,9 +400,9 @@ worker_round(bool *started)
 				if (worker_got_sigterm)
 					return 0;
 			}
-			tx_begin();
+			worker_tx_begin();
 			n = outbox_reclaim(true);
-			tx_commit();
+			worker_tx_commit();
 			if (n > 0)
 				elog(LOG, "collect worker: %d message(s) left sending by a stopped worker are queued again", n);
 			last_reclaim = now;
@@ -412,9 +412,9 @@ worker_round(bool *started)
 	status_state("running");
 	if (TimestampDifferenceExceeds(last_reclaim, now, 10000))
 	{
-		tx_begin();
+		worker_tx_begin();
 		outbox_reclaim(false);
-		tx_commit();
+		worker_tx_commit();
 		last_reclaim = now;
 	}
 
@@ -423,15 +423,15 @@ worker_round(bool *started)
 	 * are simply still queued. The finish below is durable (it flushes the
 	 * claim's WAL too).
 	 */
-	tx_begin();
+	worker_tx_begin();
 	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_LOCAL, true, 0, false);
 	n = outbox_claim(worker_batch_size, &msgs);
-	tx_commit();
+	worker_tx_commit();
 	if (n > 0)
 	{
 		ds = deliver_batch(msgs, n);	/* no transaction open */
-		tx_begin();
+		worker_tx_begin();
 		/*
 		 * The batch joins the outbox by primary key; with the statistics
 		 * saying "few rows are sending" the planner would otherwise loop
@@ -440,7 +440,7 @@ worker_round(bool *started)
 		(void) set_config_option("enable_nestloop", "off", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_LOCAL, true, 0, false);
 		outbox_finish(ds, n);
-		tx_commit();
+		worker_tx_commit();
 		SpinLockAcquire(&shared->mutex);
 		shared->batches++;
 		shared->last_batch = GetCurrentTimestamp();
@@ -454,9 +454,9 @@ worker_round(bool *started)
 		last_poll = now;
 		outbox_poll_status();
 	}
-	tx_begin();
+	worker_tx_begin();
 	next = outbox_next_due_seconds();
-	tx_commit();
+	worker_tx_commit();
 	if (next < 0)
 		return worker_idle_seconds * 1000L;
 	return (long) Min(next * 1000.0 + 1, worker_idle_seconds * 1000.0);

@@ -109,6 +109,8 @@ extern char **json_string_array(const char *json, const char *key, int *n);
 extern List *json_object_rows(const char *json, const char *key, const char **fields, int n_fields);
 extern void form_add(StringInfo buf, const char *name, const char *value);
 extern void json_add_string(StringInfo buf, const char *value);
+extern void request_post(Delivery *d, const char *path, const char *content_type, char *body,
+						 const char *bearer);
 extern char *url_host(const char *url);
 extern void delivery_fail(Delivery *d, DeliveryResult r, const char *fmt,...) pg_attribute_printf(3, 4);
 extern void delivery_classify_http(Delivery *d, const char *what);
@@ -142,6 +144,10 @@ extern double outbox_next_due_seconds(void);
 extern void outbox_poll_status(void);
 extern bool outbox_extension_ready(void);
 extern bool outbox_has_receive_sms;
+
+/* transactions of the worker (worker.c): allocations stay in the caller's context */
+extern void worker_tx_begin(void);
+extern void worker_tx_commit(void);
 
 /* shared status (worker.c) */
 extern void worker_status_add(int sent, int retried, int failed, int dead, int cancelled);

@@ -219,6 +219,35 @@ form_add(StringInfo buf, const char *name, const char *value)
 	}
 }
 
+/*
+ * Fill d->req as a POST of body to base_url + path, with the content type,
+ * an optional Bearer token and the message's Idempotency-Key header.
+ */
+void
+request_post(Delivery *d, const char *path, const char *content_type, char *body, const char *bearer)
+{
+	char	   *base = pstrdup(d->msg->base_url);
+	size_t		len = strlen(base);
+	char		hdr[320];
+
+	while (len > 0 && base[len - 1] == '/')
+		base[--len] = '\0';
+	d->req.method = "POST";
+	d->req.url = psprintf("%s%s", base, path);
+	d->req.body = body;
+	snprintf(hdr, sizeof(hdr), "Content-Type: %s", content_type);
+	d->req.headers = curl_slist_append(NULL, hdr);
+	if (bearer)
+	{
+		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", bearer);
+		d->req.headers = curl_slist_append(d->req.headers, hdr);
+		explicit_bzero(hdr, sizeof(hdr));
+	}
+	snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", d->msg->idempotency_key);
+	d->req.headers = curl_slist_append(d->req.headers, hdr);
+	d->has_request = true;
+}
+
 /* a JSON string literal (NULL becomes null) */
 void
 json_add_string(StringInfo buf, const char *value)

@@ -12,9 +12,6 @@ sendgrid_build(Delivery *d)
 	OutboxMessage *m = d->msg;
 	StringInfoData js;
 	char	   *from_name;
-	char	   *base;
-	size_t		len;
-	char		hdr[300];
 
 	if (m->secret == NULL || m->sender == NULL)
 	{
@@ -43,20 +40,7 @@ sendgrid_build(Delivery *d)
 	json_add_string(&js, m->body && *m->body ? m->body : " ");
 	appendStringInfoString(&js, "}]}");
 
-	base = pstrdup(m->base_url);
-	len = strlen(base);
-	while (len > 0 && base[len - 1] == '/')
-		base[--len] = '\0';
-	d->req.method = "POST";
-	d->req.url = psprintf("%s/mail/send", base);
-	d->req.body = js.data;
-	d->req.headers = curl_slist_append(NULL, "Content-Type: application/json");
-	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", m->secret);
-	d->req.headers = curl_slist_append(d->req.headers, hdr);
-	explicit_bzero(hdr, sizeof(hdr));
-	snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", m->idempotency_key);
-	d->req.headers = curl_slist_append(d->req.headers, hdr);
-	d->has_request = true;
+	request_post(d, "/mail/send", "application/json", js.data, m->secret);
 }
 
 void

@@ -20,9 +20,6 @@ stripe_build(Delivery *d)
 	char	   *customer;
 	char	   *method;
 	char	   *description;
-	char		hdr[300];
-	char	   *base;
-	size_t		len;
 
 	if (m->secret == NULL)
 	{
@@ -71,20 +68,7 @@ stripe_build(Delivery *d)
 	form_add(&form, "metadata[message_id]", psprintf(INT64_FORMAT, m->message_id));
 	form_add(&form, "metadata[practice_id]", m->practice_id);
 
-	base = pstrdup(m->base_url);
-	len = strlen(base);
-	while (len > 0 && base[len - 1] == '/')
-		base[--len] = '\0';
-	d->req.method = "POST";
-	d->req.url = psprintf("%s/v1/payment_intents", base);
-	d->req.body = form.data;
-	d->req.headers = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
-	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", m->secret);
-	d->req.headers = curl_slist_append(d->req.headers, hdr);
-	explicit_bzero(hdr, sizeof(hdr));
-	snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", m->idempotency_key);
-	d->req.headers = curl_slist_append(d->req.headers, hdr);
-	d->has_request = true;
+	request_post(d, "/v1/payment_intents", "application/x-www-form-urlencoded", form.data, m->secret);
 }
 
 /*
