@@ -49,7 +49,7 @@ COMMIT;
 
 INSERT INTO collect.practice (practice_id, name, timezone)
   SELECT p, 'Practice ' || p, 'America/Chicago'
-    FROM unnest(ARRAY['pr','e500','e400','r429','slow','drop','stripe','hook','poll','stop']) p;
+    FROM unnest(ARRAY['pr','e500','e400','r429','slow','drop','stripe','hook','poll','stop','rate']) p;
 INSERT INTO collect.patient (practice_id, patient_id, phone, email, sms_consent, email_consent, voice_consent)
   SELECT practice_id, pt, '+15005550006', 'pat@example.com', true, true, true
     FROM collect.practice, unnest(ARRAY['a1', 'optout', 'cus_decline']) pt;
@@ -72,7 +72,10 @@ INSERT INTO collect.provider (practice_id, channel, kind, base_url, account, sec
      '{"allowed_hosts": ["localhost"]}'),
   ('hook', 'webhook', 'webhook', 'http://169.254.169.254/latest/meta-data', NULL, 'SECRET-hook-7f3a', NULL, '{}'),
   ('poll', 'sms', 'twilio', 'http://127.0.0.1:$ST/poll', '$AC', 'SECRET-twilio-poll', '+15005550002', '{}'),
-  ('stop', 'sms', 'twilio', 'http://127.0.0.1:$ST/ok', '$AC', 'SECRET-twilio-stop', '+15005550001', '{}');
+  ('stop', 'sms', 'twilio', 'http://127.0.0.1:$ST/ok', '$AC', 'SECRET-twilio-stop', '+15005550001', '{}'),
+  ('rate', 'sms', 'twilio', 'http://127.0.0.1:$ST/rate', '$AC', 'SECRET-twilio-rate', '+15005550001', '{"rate_per_second": 2}');
+INSERT INTO collect.outbox (practice_id, patient_id, channel, to_address, body, send_after, idempotency_key)
+  SELECT 'rate', 'a1', 'sms', '+15005550006', 'rate ' || g, now(), 'rate-' || g FROM generate_series(1, 6) g;
 
 INSERT INTO collect.outbox (practice_id, patient_id, channel, step, to_address, subject, body, payload, send_after, idempotency_key) VALUES
   ('pr', 'a1', 'sms', 's1', '+15005550006', NULL, 'You have a balance of \$42.00. Reply STOP to opt out.', '{}', now(), 'pr-sms-1'),
@@ -169,6 +172,14 @@ bad=$(cat "$D/prism_twilio.log" "$D/prism_sendgrid.log" | grep -ciE 'Violation: 
 validated=$(cat "$D/prism_twilio.log" "$D/prism_sendgrid.log" | grep -c 'passed the validation rules' || true)
 log "prism validated $validated requests"
 if [ "$bad" = 0 ] && [ "$validated" -ge 5 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); log "FAIL: prism reported $bad violations"; grep -iE 'Violation: request' "$D"/prism_*.log | head -20 >&2; fi
+
+# rate limit 2/s: 6 messages spread over >= 1.5 s, none charged an attempt for waiting
+check "rate-limited messages all sent on their first attempt" \
+  "SELECT count(*) = 6 AND bool_and(status = 'sent' AND attempts = 1) FROM collect.outbox WHERE practice_id = 'rate'"
+if node -e "
+  const l=require('fs').readFileSync(process.argv[1],'utf8').trim().split('\n').map(JSON.parse).filter(e=>e.scenario==='rate'&&e.method==='POST');
+  process.exit(l.length===6 && l[5].t-l[0].t>=1500 ? 0 : 1)" "$D/stub.log"; then
+  pass=$((pass + 1)); else fail=$((fail + 1)); log "FAIL: rate limit not applied"; fi
 
 # lifecycle: waited quietly for the database and the extension
 for line in 'database "prov" (collect.database) does not exist; waiting' 'extension collect is not installed in database "prov"; waiting'; do
