@@ -281,6 +281,38 @@ outbox_claim(int limit, OutboxMessage **out)
 	return n;
 }
 
+/*
+ * Set the next due row aside as dead when the claim keeps failing on it
+ * (see worker.c); the delivery_failed task tells staff why. Returns 1 if a
+ * row was set aside. Not prepared: it runs rarely.
+ */
+int
+outbox_quarantine_next(const char *error)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(error)};
+	int			n;
+
+	SPI_connect();
+	if (SPI_execute_with_args(
+							  "WITH due AS (SELECT practice_id, message_id FROM collect.outbox"
+							  "  WHERE status = 'queued' AND send_after <= now() AND channel <> 'call_task'"
+							  "  ORDER BY send_after LIMIT 1 FOR UPDATE SKIP LOCKED),"
+							  " u AS (UPDATE collect.outbox o SET status = 'dead', lease_until = NULL,"
+							  "   last_error = 'set aside: claiming it failed: ' || $1"
+							  "  FROM due WHERE o.practice_id = due.practice_id AND o.message_id = due.message_id"
+							  "  RETURNING o.*)"
+							  " INSERT INTO collect.task (practice_id, patient_id, kind, summary, details, due_at)"
+							  " SELECT practice_id, patient_id, 'delivery_failed',"
+							  "   format('A %s message was set aside unsent: %s', channel, last_error),"
+							  "   jsonb_build_object('message_id', message_id, 'channel', channel), now() FROM u",
+							  1, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "collect worker: quarantine failed");
+	n = (int) SPI_processed;
+	SPI_finish();
+	return n;
+}
+
 #define FINISH_SQL \
 	"WITH u AS (" \
 	"  UPDATE collect.outbox o" \

@@ -355,6 +355,31 @@ take_worker_lock(void)
 extern void outbox_poll_status(void);
 
 /* one round: returns how long to sleep (ms), 0 to go again at once */
+/*
+ * A claim that keeps failing with a non-transient error (for example a
+ * stop-rule function raising for one row) must not stall the queue: after
+ * a failure the worker claims one row at a time, and after three failures
+ * in a row it sets the next due row aside as dead (with its error text).
+ */
+static bool in_claim = false;
+static int	claim_failures = 0;
+#define CLAIM_FAILURES_BEFORE_QUARANTINE 3
+
+static bool
+error_is_transient(int sqlerrcode)
+{
+	int			class = ERRCODE_TO_CATEGORY(sqlerrcode);
+
+	return class == ERRCODE_TO_CATEGORY(ERRCODE_TRANSACTION_ROLLBACK) ||
+		class == ERRCODE_TO_CATEGORY(ERRCODE_INSUFFICIENT_RESOURCES) ||
+		class == ERRCODE_TO_CATEGORY(ERRCODE_OPERATOR_INTERVENTION) ||
+		class == ERRCODE_TO_CATEGORY(ERRCODE_CONNECTION_EXCEPTION) ||
+		class == ERRCODE_TO_CATEGORY(ERRCODE_UNDEFINED_TABLE) ||	/* 42: extension changing */
+		sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
+}
+
+static char claim_error[256];
+
 static long
 worker_round(bool *started)
 {
@@ -426,8 +451,21 @@ worker_round(bool *started)
 	worker_tx_begin();
 	(void) set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_LOCAL, true, 0, false);
-	n = outbox_claim(worker_batch_size, &msgs);
+	if (claim_failures >= CLAIM_FAILURES_BEFORE_QUARANTINE)
+	{
+		n = outbox_quarantine_next(claim_error);
+		worker_tx_commit();
+		claim_failures = 0;
+		if (n > 0)
+			elog(WARNING, "collect worker: the claim failed %d times in a row; the next due message was set aside as dead",
+				 CLAIM_FAILURES_BEFORE_QUARANTINE);
+		return 0;
+	}
+	in_claim = true;
+	n = outbox_claim(claim_failures > 0 ? 1 : worker_batch_size, &msgs);
+	in_claim = false;
 	worker_tx_commit();
+	claim_failures = 0;
 	if (n > 0)
 	{
 		ds = deliver_batch(msgs, n);	/* no transaction open */
@@ -572,7 +610,16 @@ collect_worker_main(Datum arg)
 		}
 		PG_CATCH();
 		{
+			ErrorData  *edata;
+
 			MemoryContextSwitchTo(loop_ctx);
+			edata = CopyErrorData();
+			if (in_claim && !error_is_transient(edata->sqlerrcode))
+			{
+				claim_failures++;
+				strlcpy(claim_error, edata->message ? edata->message : "unknown error", sizeof(claim_error));
+			}
+			in_claim = false;
 			EmitErrorReport();
 			FlushErrorState();
 			AbortCurrentTransaction();

@@ -139,6 +139,7 @@ extern Delivery *deliver_batch(OutboxMessage *msgs, int n);
 extern void outbox_reset_plans(void);
 extern int	outbox_reclaim(bool all);
 extern int	outbox_claim(int limit, OutboxMessage **out);
+extern int	outbox_quarantine_next(const char *error);
 extern void outbox_finish(Delivery *ds, int n);
 extern double outbox_next_due_seconds(void);
 extern void outbox_poll_status(void);

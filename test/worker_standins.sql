@@ -12,10 +12,12 @@ DO $$ DECLARE f regprocedure; BEGIN
     BEGIN EXECUTE format('ALTER EXTENSION collect DROP FUNCTION %s', f); EXCEPTION WHEN others THEN NULL; END;
     EXECUTE format('DROP FUNCTION %s CASCADE', f);
   END LOOP; END $$;
--- blocks patient 'optout' only
+-- blocks patient 'optout'; raises (division by zero) for patient 'poison'
 CREATE FUNCTION collect.send_block_reason(practice_id text, patient_id text, channel text, at timestamptz,
     step_kind text DEFAULT 'collection')
-  RETURNS text LANGUAGE sql AS $$ SELECT CASE WHEN patient_id = 'optout' THEN 'opted out of ' || channel END $$;
+  RETURNS text LANGUAGE sql AS $$
+  SELECT CASE WHEN patient_id = 'optout' THEN 'opted out of ' || channel
+              WHEN patient_id = 'poison' THEN (1 / (length(patient_id) - 6))::text END $$;
 CREATE FUNCTION collect.record_charge_result(practice_id text, message_id bigint, succeeded boolean,
     provider_ref text, failure text, at timestamptz DEFAULT now()) RETURNS void LANGUAGE sql AS $$
   INSERT INTO public.calls (fn, args) VALUES ('charge', jsonb_build_object('practice_id', practice_id,

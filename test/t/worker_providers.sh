@@ -52,7 +52,7 @@ INSERT INTO collect.practice (practice_id, name, timezone)
     FROM unnest(ARRAY['pr','e500','e400','r429','slow','drop','stripe','hook','poll','stop','rate']) p;
 INSERT INTO collect.patient (practice_id, patient_id, phone, email, sms_consent, email_consent, voice_consent)
   SELECT practice_id, pt, '+15005550006', 'pat@example.com', true, true, true
-    FROM collect.practice, unnest(ARRAY['a1', 'optout', 'cus_decline']) pt;
+    FROM collect.practice, unnest(ARRAY['a1', 'optout', 'cus_decline', 'poison']) pt;
 INSERT INTO collect.payment_method (practice_id, patient_id, provider_customer, provider_method, consent_at)
   VALUES ('stripe', 'a1', 'cus_ok123', 'pm_card_visa', now()), ('stripe', 'cus_decline', 'cus_decline', 'pm_card_visa', now());
 
@@ -96,7 +96,9 @@ INSERT INTO collect.outbox (practice_id, patient_id, channel, step, to_address, 
   ('hook', 'a1', 'webhook', 'w1', NULL, NULL, 'to metadata', '{}', now(), 'hook-metadata'),
   ('poll', 'a1', 'sms', 's1', '+15005550006', NULL, 'poll me', '{}', now(), 'poll-1'),
   ('stop', 'optout', 'sms', 's1', '+15005550006', NULL, 'must not go', '{}', now(), 'stop-1'),
-  ('stop', 'a1', 'sms', 's1', '+15005550006', NULL, 'may go', '{}', now(), 'stop-2');
+  ('stop', 'a1', 'sms', 's1', '+15005550006', NULL, 'may go', '{}', now(), 'stop-2'),
+  ('stop', 'poison', 'sms', 's1', '+15005550006', NULL, 'rule check raises', '{}', now() + interval '3 s', 'poison-1'),
+  ('stop', 'a1', 'sms', 's2', '+15005550006', NULL, 'queued behind the poison row', '{}', now() + interval '4 s', 'poison-2');
 SQL
 
 # everything settles: nothing queued or sending, the poll saw 'delivered'
@@ -141,6 +143,10 @@ check "webhook to the metadata address: refused before connecting" \
 check "stop rule at send time: cancelled, logged as a contact attempt" \
   "SELECT $(status_of stop-1) = 'cancelled' AND $(status_of stop-2) = 'sent'
       AND EXISTS (SELECT 1 FROM collect.contact_attempt WHERE practice_id = 'stop' AND outcome = 'cancelled' AND detail LIKE '%opted out%')"
+check "a row whose claim keeps failing is set aside (dead + task), the one behind it is sent" \
+  "SELECT $(status_of poison-1) = 'dead' AND $(status_of poison-2) = 'sent'
+      AND (SELECT last_error LIKE 'set aside: claiming it failed: division by zero%' FROM collect.outbox WHERE idempotency_key = 'poison-1')
+      AND EXISTS (SELECT 1 FROM collect.task WHERE practice_id = 'stop' AND patient_id = 'poison' AND kind = 'delivery_failed')"
 check "twilio status poll: delivered + contact attempt" \
   "SELECT $(status_of poll-1) = 'delivered'
       AND EXISTS (SELECT 1 FROM collect.contact_attempt WHERE practice_id = 'poll' AND outcome = 'delivered')"
@@ -154,12 +160,12 @@ check "no secret in last_error, tasks or contact attempts" \
       AND NOT EXISTS (SELECT 1 FROM collect.task WHERE summary ILIKE '%SECRET%' OR details::text ILIKE '%SECRET%')
       AND NOT EXISTS (SELECT 1 FROM collect.contact_attempt WHERE detail ILIKE '%SECRET%')"
 check "worker_status counts" \
-  "SELECT sent >= 13 AND dead >= 4 AND failed >= 1 AND cancelled >= 1 AND retried >= 5 AND state = 'running' FROM collect.worker_status"
+  "SELECT sent >= 13 AND dead >= 4 AND errors >= 3 AND failed >= 1 AND cancelled >= 1 AND retried >= 5 AND state = 'running' FROM collect.worker_status"
 
 # what the servers saw
 stub_stats=$(curl -s "http://127.0.0.1:$ST/_stats")
 log "stub: $stub_stats"
-if grep -qi secret "$D/pg/server.log"; then fail=$((fail + 1)); log "FAIL: a secret reached the server log"; else pass=$((pass + 1)); fi
+if grep -qE "SECRET-|sk_test_|whsec" "$D/pg/server.log"; then fail=$((fail + 1)); log "FAIL: a secret reached the server log"; else pass=$((pass + 1)); fi
 if node -e "const s=JSON.parse(process.argv[1]); process.exit(s.stripe_invalid === 0 && s.hook_bad_signature === 0 && s.by_scenario.stripe === 2 ? 0 : 1)" "$stub_stats"; then
   pass=$((pass + 1)); else fail=$((fail + 1)); log "FAIL: stripe bodies invalid or webhook signatures bad"; fi
 # the 429 retry waited for Retry-After (2 s)
