@@ -484,14 +484,15 @@ worker_round(bool *started)
 		shared->last_batch = GetCurrentTimestamp();
 		SpinLockRelease(&shared->mutex);
 		pgstat_report_stat(false);
-		if (n >= worker_batch_size)
-			return 0;
 	}
+	/* polling also runs under a steady backlog */
 	if (worker_poll_seconds > 0 && TimestampDifferenceExceeds(last_poll, now, worker_poll_seconds * 1000))
 	{
 		last_poll = now;
 		outbox_poll_status();
 	}
+	if (n >= worker_batch_size)
+		return 0;
 	worker_tx_begin();
 	next = outbox_next_due_seconds();
 	worker_tx_commit();
@@ -562,7 +563,7 @@ wait_for_database(void)
 		}
 	}
 	status_state("stopped");
-	proc_exit(0);
+	proc_exit(1);				/* as in collect_worker_main: a terminate is a restart */
 }
 
 void
