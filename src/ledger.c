@@ -481,6 +481,7 @@ account_upkeep(const PatientDelta *d, pg_tz *tz)
 	args[5] = CStringGetTextDatum(account_segment(&facts));
 	nulls[5] = ' ';
 	args[6] = CStringGetTextDatum(state);
+	nulls[6] = ' ';
 	args[7] = TimestampTzGetDatum(next_action);
 	nulls[7] = next_null ? 'n' : ' ';
 	args[8] = DateADTGetDatum(anchor);
