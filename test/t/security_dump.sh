@@ -12,13 +12,14 @@ W=$(scratch_dir); trap 'dropdb --if-exists sec_dump_a >/dev/null 2>&1; dropdb --
 createdb sec_dump_a
 psql -X -q -v ON_ERROR_STOP=1 -d sec_dump_a -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION collect' >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d sec_dump_a -f "$ROOT/test/security_data.sql" >/dev/null
-psql -X -qAt -v ON_ERROR_STOP=1 -d sec_dump_a -f "$ROOT/test/security_snapshot.sql" > "$W/before.txt"
+psql -X -qAt -v ON_ERROR_STOP=1 -d sec_dump_a -f "$ROOT/test/security_snapshot.sql" > "$W/snapshot.sql"
+psql -X -qAt -v ON_ERROR_STOP=1 -d sec_dump_a -f "$W/snapshot.sql" > "$W/before.txt"
 
 pg_dump -Fc -f "$W/db.dump" sec_dump_a
 createdb sec_dump_b
 PGOPTIONS='-c session_replication_role=replica' pg_restore --exit-on-error -d sec_dump_b "$W/db.dump" 2> "$W/restore.err" ||
   { cat "$W/restore.err"; echo "RESULT security_dump: pg_restore failed"; exit 1; }
-psql -X -qAt -v ON_ERROR_STOP=1 -d sec_dump_b -f "$ROOT/test/security_snapshot.sql" > "$W/after.txt"
+psql -X -qAt -v ON_ERROR_STOP=1 -d sec_dump_b -f "$W/snapshot.sql" > "$W/after.txt"
 
 if ! diff "$W/before.txt" "$W/after.txt"; then echo "RESULT security_dump: tables differ after restore"; exit 1; fi
 tables=$(grep -vc last_value "$W/before.txt"); rows=$(awk '$2 ~ /^[0-9]+$/ && $2 != "last_value" {s += $2} END {print s}' "$W/before.txt")
