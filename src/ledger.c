@@ -485,7 +485,6 @@ account_upkeep(const PatientDelta *d, pg_tz *tz)
 	args[4] = CStringGetTextDatum(aging_bucket_for(days_past_due));
 	args[5] = CStringGetTextDatum(account_segment(&facts));
 	args[6] = CStringGetTextDatum(state);
-	nulls[6] = ' ';
 	args[7] = TimestampTzGetDatum(next_action);
 	nulls[7] = next_null ? 'n' : ' ';
 	args[8] = DateADTGetDatum(anchor);
