@@ -27,7 +27,7 @@ BEGIN
       PERFORM cron.schedule('collect-' || j.job || '-' || current_database(), j.schedule, j.command);
     END LOOP;
   ELSE
-    RAISE NOTICE 'pg_cron is not installed in database "%"; collect''s jobs are not scheduled', current_database()
+    RAISE WARNING 'pg_cron is not installed in database "%"; collect''s jobs are not scheduled', current_database()
       USING HINT = 'In the cron database (cron.database_name) run: SELECT collect.cron_schedule_command() here and execute its output there.';
   END IF;
 END
