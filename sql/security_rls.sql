@@ -124,6 +124,11 @@ INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount) 
 UPDATE collect.patient SET phone = '+15555550199' WHERE practice_id = 'A';
 SELECT collect.check_practice_access('A');
 SELECT collect.check_practice_access('B');
+-- entry points: allowed for its practice, refused for another
+SELECT collect.record_event('A', 'a1', 'call_completed', '{}', '2026-03-02 16:00+00') IS NOT NULL AS event_recorded;
+SELECT collect.record_event('B', 'b1', 'call_completed', '{}', '2026-03-02 16:00+00');
+SELECT collect.approve_plan((SELECT 1::bigint), 'writer');
+SELECT collect.record_event_unchecked('B', 'b1', 'call_completed', '{}', '2026-03-02 16:00+00');
 -- nor read what is not its to read
 SELECT count(*) FROM collect.account;
 SELECT count(*) FROM collect.audit_log;
@@ -139,6 +144,8 @@ TRUNCATE collect.audit_log;
 SELECT count(*) AS audit_rows FROM collect.audit_log;
 
 -- 4. Staff of practice A: zero rows of practice B, from every table and view
+CREATE TEMP TABLE b_plan AS SELECT plan_id FROM collect.plan WHERE practice_id = 'B';
+GRANT SELECT ON b_plan TO PUBLIC;
 SET ROLE regress_sec_staff_a;
 CREATE TEMP TABLE leak_check AS
 WITH rels AS MATERIALIZED (
@@ -168,7 +175,13 @@ INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount) 
 INSERT INTO collect.task (practice_id, patient_id, kind, summary, due_at) VALUES ('B', 'b1', 'call', 'x', now());
 SELECT secret FROM collect.provider;
 SELECT count(*) FROM collect.practice_secret;
+SELECT collect.approve_plan(plan_id, 'regress_sec_staff_a') FROM collect.plan;  -- sees none of B's plans
+SELECT collect.approve_plan((SELECT plan_id FROM pg_temp.b_plan), 'regress_sec_staff_a');
+SELECT collect.cancel_plan((SELECT plan_id FROM pg_temp.b_plan), 'regress_sec_staff_a');
+SELECT collect.record_event('B', 'b1', 'complaint', '{}', '2026-03-02 16:00+00');
 RESET ROLE;
+SELECT status, approved_by FROM collect.plan WHERE practice_id = 'B';
+SELECT count(*) AS b_events FROM collect.event WHERE practice_id = 'B';
 SELECT status FROM collect.task WHERE practice_id = 'B';
 
 -- staff of practice B sees B, and can close B's task
@@ -178,8 +191,10 @@ SELECT practice_id, channel, kind, account FROM collect.provider;
 UPDATE collect.task SET status = 'done', closed_by = 'regress_sec_staff_b', closed_at = '2026-02-11 10:00+00' WHERE practice_id = 'B';
 UPDATE collect.task SET practice_id = 'A';
 UPDATE collect.task SET summary = 'rewritten';
+SELECT collect.approve_plan((SELECT plan_id FROM pg_temp.b_plan), 'regress_sec_staff_b');
 RESET ROLE;
-SELECT status, closed_by FROM collect.task WHERE practice_id = 'B';
+SELECT status, closed_by FROM collect.task WHERE practice_id = 'B' ORDER BY task_id;
+SELECT status, approved_by FROM collect.plan WHERE practice_id = 'B';
 
 -- the worker reads every practice's outbox and provider secrets
 SET ROLE regress_sec_worker;
@@ -206,6 +221,6 @@ SELECT collect.grant_practice('regress_sec_nobody', 'B');
 RESET ROLE;
 
 -- clean up the cluster-wide roles
-DROP TABLE leak_check;
+DROP TABLE leak_check, b_plan;
 DROP EXTENSION collect CASCADE;
 DROP ROLE regress_sec_staff_a, regress_sec_staff_b, regress_sec_writer_a, regress_sec_analyst, regress_sec_nobody, regress_sec_worker;

@@ -118,7 +118,7 @@ DECLARE t text;
 BEGIN
   FOREACH t IN ARRAY ARRAY['practice', 'patient', 'ledger', 'account', 'event', 'outbox', 'task',
                            'contact_attempt', 'plan', 'installment', 'payment_method',
-                           'channel_opt_out', 'audit_log'] LOOP
+                           'channel_opt_out', 'audit_log', 'settlement', 'hardship'] LOOP
     IF to_regclass('@extschema@.' || t) IS NOT NULL THEN
       EXECUTE format('GRANT SELECT ON @extschema@.%I TO collect_staff', t);
     END IF;
@@ -159,24 +159,71 @@ END
 $views$;
 
 ------------------------------------------------------------------------
--- Functions. SECURITY DEFINER functions are not executable by PUBLIC; each
--- role gets the ones DESIGN.md gives it (those that exist in this build).
--- Each of them must call check_practice_access / practice_access_check.
+-- Entry points. The functions DESIGN.md gives to the writer and the staff
+-- write tables those roles cannot touch, so they run with the owner's
+-- rights, behind a practice check. Each C function named below is renamed
+-- to <name>_unchecked (EXECUTE revoked from PUBLIC) and replaced by a SQL
+-- function of the same signature, SECURITY DEFINER with a pinned
+-- search_path, that first calls check_practice_access() on the practice
+-- the call acts for (its practice_id argument, or the practice of the
+-- plan/settlement it names) and then calls the original. The modules
+-- keep writing plain C; the rule lives here, once.
+------------------------------------------------------------------------
+-- (function, roles allowed, SQL giving the practice from the arguments)
+CREATE FUNCTION @extschema@.checked_entry_points(OUT fn text, OUT roles text[], OUT practice_expr text)
+  RETURNS SETOF record LANGUAGE sql IMMUTABLE
+  AS $$ VALUES
+    ('record_event',         ARRAY['collect_writer', 'collect_staff'], '$1'),
+    ('receive_reply',        ARRAY['collect_writer'], '$1'),
+    ('create_plan',          ARRAY['collect_staff'], '$1'),
+    ('approve_plan',         ARRAY['collect_staff'], '(SELECT p.practice_id FROM @extschema@.plan p WHERE p.plan_id = $1)'),
+    ('cancel_plan',          ARRAY['collect_staff'], '(SELECT p.practice_id FROM @extschema@.plan p WHERE p.plan_id = $1)'),
+    ('approve_settlement',   ARRAY['collect_staff'], '(SELECT s.practice_id FROM @extschema@.settlement s WHERE s.settlement_id = $1)'),
+    ('record_charge_result', ARRAY['collect_worker'], '$1')
+  $$;
+
+DO $entry$
+DECLARE e record; f record; r text; args text;
+BEGIN
+  FOR e IN SELECT * FROM @extschema@.checked_entry_points() LOOP
+    FOR f IN SELECT p.oid, p.oid::regprocedure AS sig, p.pronargs, p.proretset, p.proisstrict,
+                    pg_get_function_arguments(p.oid) AS arglist, pg_get_function_identity_arguments(p.oid) AS idargs,
+                    pg_get_function_result(p.oid) AS result
+               FROM pg_proc p
+              WHERE p.pronamespace = '@extschema@'::regnamespace AND p.proname = e.fn AND p.prolang =
+                    (SELECT oid FROM pg_language WHERE lanname = 'c') LOOP
+      EXECUTE format('ALTER FUNCTION %s RENAME TO %I', f.sig, e.fn || '_unchecked');
+      EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f.oid::regprocedure);
+      SELECT string_agg('$' || i, ', ') INTO args FROM generate_series(1, f.pronargs) i;
+      EXECUTE format('CREATE FUNCTION @extschema@.%I(%s) RETURNS %s LANGUAGE sql %s VOLATILE'
+                     ' SECURITY DEFINER SET search_path = pg_catalog, pg_temp'
+                     ' AS %L',
+                     e.fn, f.arglist, f.result, CASE WHEN f.proisstrict THEN 'STRICT' ELSE '' END,
+                     format('SELECT @extschema@.check_practice_access(coalesce(%s, %L)); SELECT %s@extschema@.%I(%s)',
+                            e.practice_expr, '', CASE WHEN f.proretset THEN '* FROM ' ELSE '' END,
+                            e.fn || '_unchecked', args));
+      EXECUTE format('COMMENT ON FUNCTION @extschema@.%I(%s) IS %L', e.fn, f.idargs,
+                     'checks the caller''s practice (collect.check_practice_access), then runs ' || e.fn || '_unchecked');
+    END LOOP;
+  END LOOP;
+END
+$entry$;
+
+------------------------------------------------------------------------
+-- Functions. SECURITY DEFINER functions are not executable by PUBLIC;
+-- each role gets the entry points above that name it.
 ------------------------------------------------------------------------
 DO $funcs$
-DECLARE f record;
+DECLARE f record; e record;
 BEGIN
   FOR f IN SELECT p.oid::regprocedure AS fn, p.proname
              FROM pg_proc p
             WHERE p.pronamespace = '@extschema@'::regnamespace AND p.prosecdef AND p.prokind = 'f'
   LOOP
     EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f.fn);
-    IF f.proname IN ('record_event', 'receive_reply') THEN
-      EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO collect_writer', f.fn);
-    END IF;
-    IF f.proname IN ('approve_plan', 'approve_settlement', 'close_task', 'create_plan', 'record_event') THEN
-      EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO collect_staff', f.fn);
-    END IF;
+    FOR e IN SELECT * FROM @extschema@.checked_entry_points() x WHERE x.fn = f.proname LOOP
+      EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s', f.fn, array_to_string(e.roles, ', '));
+    END LOOP;
   END LOOP;
 END
 $funcs$;
