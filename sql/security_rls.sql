@@ -22,6 +22,21 @@ SELECT c.relname AS table_not_distributable
    AND NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
                     WHERE i.indrelid = c.oid AND i.indisprimary AND a.attname = 'practice_id')
  ORDER BY 1;
+-- every foreign key and unique index of a practice table includes practice_id (Citus colocation)
+SELECT c.conrelid::regclass || ' ' || c.conname AS constraint_without_practice_id
+  FROM pg_constraint c
+ WHERE c.connamespace = 'collect'::regnamespace AND c.contype IN ('f', 'u', 'p')
+   AND c.conrelid NOT IN (SELECT collect.reference_tables())
+   AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+                     AND a.attname = 'practice_id')
+UNION ALL
+SELECT i.indexrelid::regclass::text
+  FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+ WHERE t.relnamespace = 'collect'::regnamespace AND i.indisunique
+   AND t.oid NOT IN (SELECT collect.reference_tables())
+   AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+                     AND a.attname = 'practice_id')
+ ORDER BY 1;
 -- every view runs with the caller's rights, except the analysts' kpi_* aggregates
 SELECT c.relname AS view_bypassing_rls
   FROM pg_class c
