@@ -63,6 +63,20 @@ CREATE TRIGGER ledger_write_off_audit AFTER INSERT ON @extschema@.ledger
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.audit_ledger_write_off();
 
 ------------------------------------------------------------------------
+-- Provider credentials never reach stored error text: last_error of the
+-- outbox is scrubbed against the practice's provider
+-- secrets (and any echoed Basic/Bearer credential) before they are stored,
+-- so neither they nor the contact_attempt/task/audit rows copied from them
+-- can hold a secret.
+------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.outbox_redact_secrets() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'outbox_redact_secrets' LANGUAGE C
+  SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+CREATE TRIGGER outbox_redact_secrets BEFORE INSERT OR UPDATE OF last_error ON @extschema@.outbox
+  FOR EACH ROW WHEN (NEW.last_error IS NOT NULL)
+  EXECUTE FUNCTION @extschema@.outbox_redact_secrets();
+
+------------------------------------------------------------------------
 -- Row-level security on every table of the schema.
 --   practice tables: writer and staff see and write the rows of the
 --     practices their roles are mapped to; the worker sees all.

@@ -32,7 +32,7 @@ cluster_start "$W/pg" "collect.database = 'secrets'" "log_min_messages = debug1"
   "collect.worker_max_attempts = 2" "collect.worker_retry_base = 1" "collect.worker_retry_max = 1"
 createdb secrets
 SECRET=sk_live_SECRETVALUE_7f3a9c
-SID=ACsecretstest0001
+SID=AC0123456789abcdef0123456789abcdef
 # a time zone where it is daytime now, so contact-hour rules let the messages go
 TZNAME=$(psql -X -qAt -d postgres -c "SELECT z FROM unnest(ARRAY['America/New_York','Europe/London','Asia/Tokyo','Australia/Sydney','Pacific/Honolulu','Asia/Kolkata','America/Los_Angeles']) z
                                       WHERE extract(hour FROM now() AT TIME ZONE z) BETWEEN 10 AND 18 LIMIT 1")
@@ -60,7 +60,7 @@ if ! wait_until 60 "SELECT count(*) = 3 FROM collect.outbox WHERE attempts >= 1 
 fi
 sleep 1
 BASIC=$(printf '%s:%s' "$SID" "$SECRET" | base64 -w0)
-found=$(psql -X -qAt -d secrets -c "
+found=$(psql -X -qAt -d secrets -c "SET log_statement = 'none'" -c "
   SELECT count(*) FROM (
     SELECT last_error AS t FROM collect.outbox UNION ALL SELECT provider_ref FROM collect.outbox
     UNION ALL SELECT detail FROM collect.contact_attempt UNION ALL SELECT reason || facts::text FROM collect.audit_log
@@ -68,5 +68,6 @@ found=$(psql -X -qAt -d secrets -c "
   WHERE t LIKE '%$SECRET%' OR t LIKE '%$BASIC%'")
 inlog=$(grep -c -e "$SECRET" -e "$BASIC" "$W/pg/server.log" || true)
 psql -X -qAt -d secrets -c "SELECT 'RESULT security_secrets: ' || channel || ' ' || status || ' after ' || attempts || ' attempt(s): ' || coalesce(left(last_error, 100), '-') FROM collect.outbox ORDER BY message_id"
-echo "RESULT security_secrets: secret found in $found database rows and $inlog server log lines "
+echo "RESULT security_secrets: secret found in $found database rows and $inlog server log lines"
+if [ "$inlog" != 0 ]; then grep -e "$SECRET" -e "$BASIC" "$W/pg/server.log" | sed -e "s/$SECRET/<SECRET>/g" -e "s/$BASIC/<BASIC>/g" | cut -c1-300 | head -5; fi
 [ "$found" = 0 ] && [ "$inlog" = 0 ]
