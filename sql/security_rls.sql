@@ -215,7 +215,7 @@ SELECT status, approved_by FROM collect.plan WHERE practice_id = 'B';
 SET ROLE regress_sec_worker;
 SELECT practice_id, count(*) FROM collect.outbox GROUP BY 1;
 SELECT practice_id, channel, secret IS NOT NULL AS has_secret FROM collect.provider;
-SELECT count(*) FROM collect.patient;
+SELECT count(*) FROM collect.practice_secret;
 RESET ROLE;
 
 -- 5. The analyst: permission errors on names, phones, e-mails, secrets --
