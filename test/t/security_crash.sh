@@ -6,8 +6,9 @@
 # pg_ctl stop -m immediate (no checkpoint, like a power cut). After crash
 # recovery: every acknowledged commit is there, every account balance
 # equals the signed sum of its ledger rows, every patient with ledger rows
-# has an account, no external_id is posted twice, and the outbox (when tick
-# and the worker have written to it) has no duplicate idempotency keys.
+# has an account, no external_id is posted twice; and, with collect.tick
+# running every simulated 10 minutes during the load, no outbox message is
+# duplicated or lost its contact_attempt row (written in one transaction).
 source "$(dirname "$0")/../lib.sh"
 W=$(scratch_dir)
 trap 'cluster_stop "$W/pg"; rm -rf "$W"' EXIT
@@ -46,9 +47,19 @@ bench=$!
     echo "$i" >> "$W/acked"
   done ) &
 acker=$!
+# the clock, when this build has one: a simulated 10 minutes per call
+ticker=
+if [ "$(psql -X -qAt -d "$DB" -c "SELECT count(*) FROM pg_proc WHERE proname = 'tick' AND pronamespace = 'collect'::regnamespace")" != 0 ]; then
+  ( n=0; while :; do
+      n=$((n + 1))
+      psql -X -qAt -d "$DB" -c "SELECT collect.tick(timestamptz '2026-01-04 14:00+00' + interval '10 minutes' * $n)" >/dev/null 2>&1 || break
+      echo "$n" >> "$W/ticked"
+    done ) &
+  ticker=$!
+fi
 sleep "${CRASH_AFTER:-8}"
 as_pg "$PGBIN/pg_ctl" -D "$W/pg/data" -m immediate -w stop >/dev/null
-wait $bench || true; wait $acker || true
+wait $bench || true; wait $acker || true; [ -z "$ticker" ] || wait $ticker || true
 before=$(grep -oE 'number of transactions actually processed: [0-9]+' "$W/pgbench.log" | grep -oE '[0-9]+$' || echo "?")
 as_pg "$PGBIN/pg_ctl" -D "$W/pg/data" -l "$W/pg/server.log" -w -t 120 start >/dev/null
 grep -q 'database system was not properly shut down' "$W/pg/server.log" ||
@@ -67,10 +78,14 @@ SELECT (SELECT count(*) FROM collect.ledger),
        (SELECT count(*) FROM generate_series(1, $acked) i
           WHERE NOT EXISTS (SELECT 1 FROM collect.ledger l WHERE l.practice_id = 'C1' AND l.external_id = 'ack-' || i)),
        (SELECT count(*) - count(DISTINCT (practice_id, external_id)) FROM collect.ledger),
-       (SELECT count(*) - count(DISTINCT (practice_id, idempotency_key)) FROM collect.outbox);
+       (SELECT count(*) - count(DISTINCT (practice_id, idempotency_key)) FROM collect.outbox),
+       (SELECT count(*) FROM collect.outbox),
+       (SELECT count(*) FROM collect.outbox o WHERE NOT EXISTS
+          (SELECT 1 FROM collect.contact_attempt c WHERE c.practice_id = o.practice_id AND c.message_id = o.message_id));
 SQL
 )
-IFS='|' read -r rows mismatched no_account orphan lost_acks dup_ext dup_msg <<< "$out"
-echo "RESULT security_crash: $rows ledger rows after recovery ($acked acknowledged single commits); balance mismatches $mismatched, patients without account $no_account, accounts without ledger $orphan, acknowledged commits lost $lost_acks, duplicate external_ids $dup_ext, duplicate outbox keys $dup_msg"
+IFS='|' read -r rows mismatched no_account orphan lost_acks dup_ext dup_msg messages unlogged <<< "$out"
+ticks=$(wc -l < "$W/ticked" 2>/dev/null || echo 0)
+echo "RESULT security_crash: $rows ledger rows after recovery ($acked acknowledged single commits); balance mismatches $mismatched, patients without account $no_account, accounts without ledger $orphan, acknowledged commits lost $lost_acks, duplicate external_ids $dup_ext; $ticks tick calls queued $messages messages: duplicate outbox keys $dup_msg, messages without their contact_attempt $unlogged"
 [ "$rows" -gt 100 ] || { echo "RESULT security_crash: too little ingest before the crash to mean anything"; exit 1; }
-[ "$mismatched$no_account$orphan$lost_acks$dup_ext$dup_msg" = "000000" ]
+[ "$mismatched$no_account$orphan$lost_acks$dup_ext$dup_msg$unlogged" = "0000000" ]
