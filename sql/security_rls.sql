@@ -37,12 +37,13 @@ SELECT i.indexrelid::regclass::text
    AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
                      AND a.attname = 'practice_id')
  ORDER BY 1;
--- every view runs with the caller's rights, except the analysts' kpi_* aggregates
+-- a view that runs with its owner's rights (bypassing RLS) is readable by the analyst only
 SELECT c.relname AS view_bypassing_rls
   FROM pg_class c
  WHERE c.relnamespace = 'collect'::regnamespace AND c.relkind IN ('v', 'm')
-   AND c.relname NOT LIKE 'kpi\_%'
    AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false)
+   AND (has_table_privilege('collect_staff', c.oid, 'SELECT') OR has_table_privilege('collect_writer', c.oid, 'SELECT')
+        OR has_table_privilege('collect_worker', c.oid, 'SELECT'))
  ORDER BY 1;
 -- SECURITY DEFINER functions pin search_path and are not executable by PUBLIC
 SELECT p.oid::regprocedure AS definer_function_unsafe

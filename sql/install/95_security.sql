@@ -148,29 +148,33 @@ GRANT SELECT, UPDATE ON @extschema@.outbox TO collect_worker;
 GRANT SELECT ON @extschema@.provider TO collect_worker;
 
 ------------------------------------------------------------------------
--- Views. KPI views (kpi_*) are aggregates for analysts: they run with the
--- owner's rights across practices and must not expose names, phones,
--- e-mails, message text or secrets (test security_rls checks columns).
--- Every other view runs with the caller's rights (security_invoker), so
--- the tables' row-level security applies through it, and staff may read it.
+-- Views. Analyst views (named kpi_*, or granted to collect_analyst by
+-- their module) are cross-practice aggregates: they run with the owner's
+-- rights, only the analyst may read them, and they must not expose names,
+-- phones, e-mails, message text or secrets (test security_rls checks
+-- columns). A grant of such a view to staff, writer or worker is revoked:
+-- it would show every practice's rows. Every other view runs with the
+-- caller's rights (security_invoker), so the tables' row-level security
+-- applies through it, and staff may read it.
 ------------------------------------------------------------------------
 DO $views$
 DECLARE v record;
 BEGIN
-  FOR v IN SELECT c.oid::regclass AS view, c.relname, c.relkind
+  FOR v IN SELECT c.oid::regclass AS view, c.relname, c.relkind,
+                  c.relname LIKE 'kpi\_%' OR has_table_privilege('collect_analyst', c.oid, 'SELECT') AS for_analyst
              FROM pg_class c
             WHERE c.relnamespace = '@extschema@'::regnamespace AND c.relkind IN ('v', 'm')
   LOOP
     EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', v.view);
-    IF v.relname LIKE 'kpi\_%' THEN
+    IF v.for_analyst THEN
+      EXECUTE format('REVOKE ALL ON %s FROM collect_writer, collect_staff, collect_worker', v.view);
       EXECUTE format('GRANT SELECT ON %s TO collect_analyst', v.view);
     ELSIF v.relkind = 'v' THEN
       EXECUTE format('ALTER VIEW %s SET (security_invoker = true)', v.view);
       EXECUTE format('GRANT SELECT ON %s TO collect_staff', v.view);
     END IF;
     -- a materialized view is filled with the owner's rights, so RLS cannot
-    -- apply to it: unless it is a kpi_* aggregate nobody is granted it
-    -- (and test security_rls names it)
+    -- apply to it: unless it is an analyst view nobody is granted it
   END LOOP;
 END
 $views$;
