@@ -16,21 +16,30 @@
 PG_FUNCTION_INFO_V1(audit_refuse_change);
 PG_FUNCTION_INFO_V1(audit_ledger_write_off);
 
+/* "UPDATE", "DELETE" or "TRUNCATE": what an append-only guard trigger refuses */
+const char *
+refused_change_name(FunctionCallInfo fcinfo, const char *caller)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "%s: not called as a trigger", caller);
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		return "UPDATE";
+	if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		return "DELETE";
+	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+		return "TRUNCATE";
+	return "change";
+}
+
 /* BEFORE UPDATE OR DELETE OR TRUNCATE, for each statement */
 Datum
 audit_refuse_change(PG_FUNCTION_ARGS)
 {
+	const char *what = refused_change_name(fcinfo, "audit_refuse_change");
 	TriggerData *td = (TriggerData *) fcinfo->context;
-	const char *what = "change";
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "audit_refuse_change: not called as a trigger");
-	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-		what = "UPDATE";
-	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
-		what = "DELETE";
-	else if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
-		what = "TRUNCATE";
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("collect.%s is append-only: %s is not allowed",
