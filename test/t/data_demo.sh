@@ -22,6 +22,7 @@ for want in "practice synthea: 11 patients, 348 visits, patient responsibility \
   grep -qF -- "$want" "$log" || { echo "FAIL demo output lacks: $want"; fail=1; }
 done
 grep -E '^simulated [0-9]+ days' "$log" | sed 's/^/RESULT /'
+grep -E '^(local stub received|worker: |stop rules re-checked)' "$log" | sed 's/^/RESULT /'
 sed -n '/== scorecard at/,/^$/p' "$log" | grep -E '^ (synthea|era) ' | sed 's/^/RESULT scorecard: /'
 svgs=$(grep -o '<svg ' "$ROOT/collect-report.html" | wc -l)
 [ "$svgs" = 4 ] || { echo "FAIL collect-report.html has $svgs charts"; fail=1; }
