@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # worker_crash.sh: 20,000 queued messages; the outbox worker is killed with
-# SIGKILL at random moments 5 times while it drains them (the postmaster
+# SIGKILL 5 times while it drains them (at about 15/30/45/60/75% sent) (the postmaster
 # then restarts every backend). Afterwards every message must be `sent`
 # and every idempotency key must have reached the stub at least once; the
 # number of repeated sends (same key twice: the worker died between the
@@ -33,18 +33,21 @@ INSERT INTO collect.outbox (practice_id, patient_id, channel, to_address, body, 
 SQL
 
 worker_pid() { psql -X -qAt -d crash -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'collect outbox worker'" 2>/dev/null || true; }
-kills=0
+# Kill schedule driven by progress, not by the clock: kill k (k = 1..5)
+# lands once at least 15k% (plus a random 0-4%) of the queue is sent, on a
+# worker that is not the one killed last. The worker drains fast, so a
+# clock-based schedule could run out of queue before the 5th kill.
+kills=0; last_pid=
 deadline=$(( $(date +%s) + 120 ))
 while [ "$kills" -lt 5 ] && [ "$(date +%s)" -lt "$deadline" ]; do
   pid=$(worker_pid)
   left=$(psql -X -qAt -d crash -c "SELECT count(*) FROM collect.outbox WHERE status <> 'sent'" 2>/dev/null || echo x)
   if [ "$left" = 0 ]; then break; fi
-  if [ -n "$pid" ] && [ "$left" != x ] && [ "$left" -lt "$N" ]; then
-    sleep "0.$(( RANDOM % 6 ))$(( RANDOM % 10 ))"
-    if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); log "kill $kills: worker $pid, $left not yet sent"; fi
-    sleep 0.5
+  threshold=$(( N - N * (15 * (kills + 1) + RANDOM % 5) / 100 ))
+  if [ -n "$pid" ] && [ "$pid" != "$last_pid" ] && [ "$left" != x ] && [ "$left" -le "$threshold" ]; then
+    if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); last_pid=$pid; log "kill $kills: worker $pid, $left not yet sent"; fi
   else
-    sleep 0.1
+    sleep 0.02
   fi
 done
 
