@@ -39,12 +39,15 @@ SELECT collect.tick('2026-06-10 17:00Z') AS actions;
 SELECT next_action_at = '2026-06-12 16:30Z' AS quiet_48h FROM collect.account WHERE patient_id = 'big';
 
 -- one bad account (its practice's cadence names a template that does not exist) does not stop the clock
+-- (zed's validation notice already went out, else a first cadence letter is the notice itself and never looks up its template)
 INSERT INTO collect.practice (practice_id, name, timezone, policy) VALUES ('p2', 'Elm Clinic', 'America/New_York',
  '{"cadence": [{"day": 0, "channel": "letter", "template": "no_such_template"}]}');
 INSERT INTO collect.patient (practice_id, patient_id, first_name, phone, sms_consent) VALUES
  ('p2', 'zed', 'Zed', '+15550000009', true), ('p1', 'new', 'Nia', '+15550000010', true);
 INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, posted_at) VALUES
  ('p2', 'zed', 'z1', 'charge', 30.00, '2026-06-10 12:00Z'), ('p1', 'new', 'n1', 'charge', 30.00, '2026-06-10 12:00Z');
+UPDATE collect.account SET validation_notice_at = '2026-06-10 12:00Z', validation_period_end = '2026-07-22'
+ WHERE practice_id = 'p2' AND patient_id = 'zed';
 SELECT collect.tick('2026-06-12 17:00Z') AS actions;
 SELECT patient_id, channel, template FROM collect.outbox WHERE patient_id IN ('zed', 'new');
 SELECT patient_id, action, reason FROM collect.audit_log WHERE action = 'tick_error';

@@ -19,8 +19,11 @@ INSERT INTO collect.payment_method (practice_id, patient_id, provider_customer, 
 SELECT count(collect.create_plan('p1', patient_id, CASE WHEN random() < 0.2 THEN 2 + floor(random() * 10)::int END,
                                  NULL, '2025-12-20 15:00Z')) AS plans
   FROM collect.patient ORDER BY 1;
-SELECT count(collect.approve_plan(plan_id, 'manager', '2025-12-21 15:00Z')) AS approved
-  FROM collect.plan WHERE status = 'pending_approval';
+-- count(*): approve_plan returns void (NULL through the security wrapper), so count the rows
+SELECT count(*) AS approved
+  FROM (SELECT collect.approve_plan(plan_id, 'manager', '2025-12-21 15:00Z') FROM collect.plan
+         WHERE status = 'pending_approval') a;
+SELECT count(*) AS still_pending FROM collect.plan WHERE status = 'pending_approval';
 
 DO $sim$
 DECLARE

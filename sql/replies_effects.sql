@@ -36,7 +36,11 @@ SELECT patient_id, kind, status, summary LIKE '%Patient replied by % "%' AS quot
        summary LIKE 'Owes $350.00%' AS has_account_summary
   FROM collect.task WHERE patient_id IN ('pt2', 'pt3', 'pt5') ORDER BY patient_id;
 SELECT patient_id, count(*) AS queued_collection FROM collect.outbox
- WHERE patient_id IN ('pt2', 'pt3', 'pt5') AND status = 'queued' GROUP BY 1 ORDER BY 1;
+ WHERE patient_id IN ('pt2', 'pt3', 'pt5') AND status = 'queued' AND coalesce(step, '') NOT LIKE 'notice:%'
+ GROUP BY 1 ORDER BY 1;
+-- the required validation notice (compliance, queued with the first contact) is not collection and stays
+SELECT patient_id, channel, template, step FROM collect.outbox
+ WHERE patient_id IN ('pt2', 'pt3', 'pt5') AND status = 'queued' ORDER BY 1;
 
 -- hardship: assistance application sent, collection paused, hardship_review task
 SELECT collect.receive_reply('p1', 'pt4', 'sms', 'Perdí mi trabajo y no puedo pagar', '2026-01-21 15:00Z');
@@ -49,7 +53,9 @@ SELECT kind FROM collect.task WHERE patient_id = 'pt4';
 SELECT collect.receive_reply('p1', 'pt6', 'sms', 'You people are a joke, this is harassment', '2026-01-21 15:00Z');
 SELECT state, paused_until FROM collect.account WHERE patient_id = 'pt6';
 SELECT kind, summary LIKE '%harassment%' AS quotes_patient FROM collect.task WHERE patient_id = 'pt6';
-SELECT count(*) AS queued_left FROM collect.outbox WHERE patient_id = 'pt6' AND status = 'queued';
+SELECT count(*) AS queued_left FROM collect.outbox WHERE patient_id = 'pt6' AND status = 'queued'
+   AND coalesce(step, '') NOT LIKE 'notice:%';
+SELECT template, step FROM collect.outbox WHERE patient_id = 'pt6' AND status = 'queued';
 -- strongly negative with another intent: the intent's effect plus the upset hold
 SELECT collect.receive_reply('p1', 'pt9', 'sms', 'I already paid this you incompetent thieves, this is a disgusting scam!!!', '2026-01-21 15:00Z');
 SELECT kind FROM collect.task WHERE patient_id = 'pt9' ORDER BY kind;
