@@ -1,0 +1,197 @@
+/*
+ * kpi_rollup.c: keeps the KPI rollup tables (collect.kpi_daily,
+ * collect.kpi_contact_daily) current, once per statement, over the
+ * statement's transition tables. The KPI views read these rollups instead
+ * of scanning the ledger, so a scorecard costs a few hundred rows per
+ * practice whatever the ledger's size.
+ *
+ * One trigger function serves every rollup trigger; its first argument
+ * names the rollup ('ledger', 'outbox_insert', 'outbox_update'). Each
+ * rollup is ONE aggregated upsert (INSERT ... SELECT ... GROUP BY ... ON
+ * CONFLICT DO UPDATE with relative deltas), so a statement of a million
+ * rows writes one row per (practice, day, segment) and a single-row insert
+ * writes one. Rows are spread over a few slots (backend pid modulo
+ * KPI_SLOTS) so concurrent writers of one practice do not queue on one hot
+ * rollup row; the views sum the slots.
+ *
+ * Plans are prepared once per backend and kept, one for small statements
+ * and one for bulk ones, because the planner sizes joins by the transition
+ * table's row count. Never: network, wall clock (days come from the rows'
+ * posted_at / sent_at), decisions about accounts.
+ */
+#include "collect.h"
+
+#include "commands/trigger.h"
+
+#include "kpi.h"
+
+PG_FUNCTION_INFO_V1(kpi_rollup);
+
+/* statements with at least this many rows use the bulk plan */
+#define KPI_BULK_ROWS 1000
+
+/*
+ * Ledger rows: sums by kind per practice, local day and the account's
+ * segment before the statement (this trigger fires before the account
+ * upkeep trigger, whose name sorts after it), plus resolutions: a patient
+ * whose balance was > 0 before the statement and is <= 0 after it, with or
+ * without a staff task ever created for that patient up to the resolving
+ * posting.
+ */
+static const char *const ledger_sql =
+"WITH n AS MATERIALIZED ("
+"  SELECT practice_id, patient_id, kind, amount, posted_at FROM new_rows),"
+" pat AS ("
+"  SELECT practice_id, patient_id,"
+"         sum(CASE WHEN kind IN ('charge','refund','reversal') THEN amount ELSE -amount END) AS delta,"
+"         max(posted_at) AS last_at"
+"    FROM n GROUP BY practice_id, patient_id),"
+" pre AS MATERIALIZED ("
+"  SELECT pat.practice_id, pat.patient_id, pat.delta, pat.last_at,"
+"         COALESCE(a.balance, 0) AS old_balance, COALESCE(a.segment, 'settled') AS segment"
+"    FROM pat LEFT JOIN LATERAL ("
+"      SELECT balance, segment FROM collect.account a"
+"       WHERE a.practice_id = pat.practice_id AND a.patient_id = pat.patient_id OFFSET 0) a ON true),"
+" contrib AS ("
+"  SELECT n.practice_id, n.posted_at AS at, pre.segment,"
+"         CASE WHEN n.kind = 'charge' THEN n.amount ELSE 0 END AS charges,"
+"         CASE WHEN n.kind = 'payment' THEN n.amount ELSE 0 END AS payments,"
+"         CASE WHEN n.kind = 'reversal' THEN n.amount ELSE 0 END AS reversals,"
+"         CASE WHEN n.kind = 'refund' THEN n.amount ELSE 0 END AS refunds,"
+"         CASE WHEN n.kind = 'adjustment' THEN n.amount ELSE 0 END AS adjustments,"
+"         CASE WHEN n.kind = 'write_off' THEN n.amount ELSE 0 END AS write_offs,"
+"         0 AS resolved, 0 AS resolved_no_touch"
+"    FROM n JOIN pre ON pre.practice_id = n.practice_id AND pre.patient_id = n.patient_id"
+"  UNION ALL"
+"  SELECT pre.practice_id, pre.last_at, pre.segment, 0, 0, 0, 0, 0, 0, 1,"
+"         CASE WHEN EXISTS (SELECT 1 FROM collect.task t WHERE t.practice_id = pre.practice_id"
+"                  AND t.patient_id = pre.patient_id AND t.created_at <= pre.last_at) THEN 0 ELSE 1 END"
+"    FROM pre WHERE pre.old_balance > 0 AND pre.old_balance + pre.delta <= 0)"
+" INSERT INTO collect.kpi_daily AS k (practice_id, day, segment, slot, charges, payments, reversals,"
+"        refunds, adjustments, write_offs, resolved, resolved_no_touch)"
+" SELECT c.practice_id, (c.at AT TIME ZONE p.timezone)::date, c.segment, $1,"
+"        sum(c.charges), sum(c.payments), sum(c.reversals), sum(c.refunds), sum(c.adjustments),"
+"        sum(c.write_offs), sum(c.resolved), sum(c.resolved_no_touch)"
+"   FROM contrib c JOIN collect.practice p ON p.practice_id = c.practice_id"
+"  GROUP BY 1, 2, 3"
+" ON CONFLICT (practice_id, day, segment, slot) DO UPDATE SET"
+"   charges = k.charges + EXCLUDED.charges, payments = k.payments + EXCLUDED.payments,"
+"   reversals = k.reversals + EXCLUDED.reversals, refunds = k.refunds + EXCLUDED.refunds,"
+"   adjustments = k.adjustments + EXCLUDED.adjustments, write_offs = k.write_offs + EXCLUDED.write_offs,"
+"   resolved = k.resolved + EXCLUDED.resolved, resolved_no_touch = k.resolved_no_touch + EXCLUDED.resolved_no_touch";
+
+/*
+ * Outbox rows that became contacts (status sent or delivered, a patient
+ * channel) in this statement: one contact on the local day of sent_at;
+ * and, when it is the patient's first contact after a charge posting, the
+ * seconds from the earliest such charge to this contact, on the charge's
+ * local day. "After" means after the patient's previous contact, ordered
+ * by (sent_at, message_id).
+ */
+#define CONTACT_ROLLUP_SQL(entering) \
+"WITH c AS MATERIALIZED (" entering "),"\
+" f AS ("\
+"  SELECT c.practice_id, c.at, (SELECT min(l.posted_at) FROM collect.ledger l"\
+"            WHERE l.practice_id = c.practice_id AND l.patient_id = c.patient_id AND l.kind = 'charge'"\
+"              AND l.posted_at <= c.at AND l.posted_at > COALESCE(("\
+"                SELECT max(COALESCE(x.sent_at, x.send_after)) FROM collect.outbox x"\
+"                 WHERE x.practice_id = c.practice_id AND x.patient_id = c.patient_id"\
+"                   AND x.status IN ('sent', 'delivered') AND x.channel NOT IN ('webhook', 'charge')"\
+"                   AND (COALESCE(x.sent_at, x.send_after), x.message_id) < (c.at, c.message_id)),"\
+"                '-infinity')) AS charge_at"\
+"    FROM c),"\
+" contrib AS ("\
+"  SELECT practice_id, at, 1 AS contacts, 0 AS ftc_n, 0::numeric AS ftc_seconds FROM c"\
+"  UNION ALL"\
+"  SELECT practice_id, charge_at, 0, 1, extract(epoch FROM at - charge_at) FROM f WHERE charge_at IS NOT NULL)"\
+" INSERT INTO collect.kpi_contact_daily AS k (practice_id, day, slot, contacts, ftc_n, ftc_seconds)"\
+" SELECT c.practice_id, (c.at AT TIME ZONE p.timezone)::date, $1, sum(c.contacts), sum(c.ftc_n), sum(c.ftc_seconds)"\
+"   FROM contrib c JOIN collect.practice p ON p.practice_id = c.practice_id"\
+"  GROUP BY 1, 2"\
+" ON CONFLICT (practice_id, day, slot) DO UPDATE SET"\
+"   contacts = k.contacts + EXCLUDED.contacts, ftc_n = k.ftc_n + EXCLUDED.ftc_n,"\
+"   ftc_seconds = k.ftc_seconds + EXCLUDED.ftc_seconds"
+
+#define IS_CONTACT(r) "(" r ".status IN ('sent', 'delivered') AND " r ".channel NOT IN ('webhook', 'charge'))"
+
+static const char *const outbox_insert_sql = CONTACT_ROLLUP_SQL(
+"  SELECT n.practice_id, n.patient_id, n.message_id, COALESCE(n.sent_at, n.send_after) AS at"
+"    FROM new_rows n WHERE " IS_CONTACT("n"));
+
+static const char *const outbox_update_sql = CONTACT_ROLLUP_SQL(
+"  SELECT n.practice_id, n.patient_id, n.message_id, COALESCE(n.sent_at, n.send_after) AS at"
+"    FROM new_rows n JOIN old_rows o ON o.practice_id = n.practice_id AND o.message_id = n.message_id"
+"   WHERE " IS_CONTACT("n") " AND NOT " IS_CONTACT("o"));
+
+typedef struct KpiRollup
+{
+	const char *name;			/* the trigger's first argument */
+	const char *const *sql;
+	SPIPlanPtr	plan[2];		/* [0] small statements, [1] bulk */
+} KpiRollup;
+
+static KpiRollup rollups[] = {
+	{"ledger", &ledger_sql, {NULL, NULL}},
+	{"outbox_insert", &outbox_insert_sql, {NULL, NULL}},
+	{"outbox_update", &outbox_update_sql, {NULL, NULL}},
+};
+
+static KpiRollup *
+kpi_find_rollup(const char *name)
+{
+	for (int i = 0; i < lengthof(rollups); i++)
+		if (strcmp(rollups[i].name, name) == 0)
+			return &rollups[i];
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown KPI rollup \"%s\"", name),
+			 errhint("The trigger argument must be one of ledger, outbox_insert, outbox_update.")));
+	return NULL;				/* keep the compiler quiet */
+}
+
+/*
+ * AFTER ... FOR EACH STATEMENT, REFERENCING NEW TABLE AS new_rows [OLD
+ * TABLE AS old_rows]: run the named rollup's upsert over the transition
+ * tables.
+ */
+Datum
+kpi_rollup(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	KpiRollup  *r;
+	int			bulk;
+	Datum		slot;
+	int			ret;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) || td->tg_newtable == NULL ||
+		td->tg_trigger->tgnargs != 1)
+		elog(ERROR, "kpi_rollup: must be an AFTER statement trigger with a NEW TABLE and one argument");
+
+	r = kpi_find_rollup(td->tg_trigger->tgargs[0]);
+	if (tuplestore_tuple_count(td->tg_newtable) == 0)
+		return PointerGetDatum(NULL);
+	bulk = tuplestore_tuple_count(td->tg_newtable) >= KPI_BULK_ROWS ? 1 : 0;
+
+	SPI_connect();
+	ret = SPI_register_trigger_data(td);
+	if (ret != SPI_OK_TD_REGISTER)
+		elog(ERROR, "SPI_register_trigger_data failed: %s", SPI_result_code_string(ret));
+	if (r->plan[bulk] == NULL)
+	{
+		Oid			argtypes[1] = {INT2OID};
+		SPIPlanPtr	plan = SPI_prepare(*r->sql, 1, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for KPI rollup \"%s\": %s", r->name,
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		r->plan[bulk] = plan;
+	}
+	slot = Int16GetDatum((int16) (MyProcPid % KPI_SLOTS));
+	ret = SPI_execute_plan(r->plan[bulk], &slot, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "KPI rollup \"%s\" failed: %s", r->name, SPI_result_code_string(ret));
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
