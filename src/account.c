@@ -99,3 +99,12 @@ local_date(TimestampTz ts, pg_tz *tz)
 				 errmsg("timestamp out of range")));
 	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
 }
+
+PG_FUNCTION_INFO_V1(aging_bucket_sql);
+
+/* collect.aging_bucket(days_past_due int): the bucket the views and tick use */
+Datum
+aging_bucket_sql(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(aging_bucket_for(PG_GETARG_INT32(0))));
+}

@@ -173,6 +173,9 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("ledger posted_at must be a finite timestamp")));
 
+	/* a missing key is the NOT NULL constraint's to report */
+	if (heap_attisnull(newtup, c->practice, desc) || heap_attisnull(newtup, c->external, desc))
+		return PointerGetDatum(newtup);
 	ScanKeyInit(&keys[0], c->practice, BTEqualStrategyNumber, F_TEXTEQ,
 				heap_getattr(newtup, c->practice, desc, &isnull));
 	ScanKeyInit(&keys[1], c->external, BTEqualStrategyNumber, F_TEXTEQ,
@@ -293,7 +296,7 @@ prepare_upkeep_plans(void)
 							 "  updated_at = EXCLUDED.updated_at"
 							 " RETURNING balance, charges_total, due_since, state, last_charge_at, next_action_at,"
 							 "  last_response_at IS NOT NULL, failed_contacts, doubt, asked_for_plan, returned_mail,"
-							 "  cadence_anchor, cadence_step",
+							 "  cadence_anchor, cadence_step, last_posted_at",
 							 9, upsert_types);
 	plans.charges = keep_plan("SELECT posted_at, amount FROM collect.ledger"
 							  " WHERE practice_id = $1 AND patient_id = $2 AND kind = 'charge'"
@@ -373,7 +376,7 @@ account_upkeep(const PatientDelta *d, pg_tz *tz)
 	bool		anchor_null;
 	int			cadence_step;
 	int			days_past_due = 0;
-	DateADT		as_of_date = local_date(d->last_posted_at, tz);
+	DateADT		as_of_date;
 	AccountFacts facts;
 	TimestampTz last_charge_at;
 	bool		last_charge_null;
@@ -410,6 +413,8 @@ account_upkeep(const PatientDelta *d, pg_tz *tz)
 	facts.returned_mail = DatumGetBool(SPI_getbinval(row, desc, 11, &isnull));
 	anchor = DatumGetDateADT(SPI_getbinval(row, desc, 12, &anchor_null));
 	cadence_step = DatumGetInt32(SPI_getbinval(row, desc, 13, &isnull));
+	/* aging is as of the account's latest posting: a backdated row does not rewind it */
+	as_of_date = local_date(DatumGetTimestampTz(SPI_getbinval(row, desc, 14, &isnull)), tz);
 	SPI_freetuptable(SPI_tuptable);
 	old_balance = balance - d->balance_delta;
 	has_due = !due_null;
@@ -473,13 +478,12 @@ account_upkeep(const PatientDelta *d, pg_tz *tz)
 	facts.days_past_due = days_past_due;
 	facts.high_value_threshold = 30000;	/* refined by tick with the policy */
 
+	memset(nulls, ' ', sizeof(nulls));
 	args[2] = DateADTGetDatum(due_since);
 	nulls[2] = has_due ? ' ' : 'n';
 	args[3] = Int32GetDatum(days_past_due);
-	nulls[3] = ' ';
 	args[4] = CStringGetTextDatum(aging_bucket_for(days_past_due));
 	args[5] = CStringGetTextDatum(account_segment(&facts));
-	nulls[5] = ' ';
 	args[6] = CStringGetTextDatum(state);
 	args[7] = TimestampTzGetDatum(next_action);
 	nulls[7] = next_null ? 'n' : ' ';

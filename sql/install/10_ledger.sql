@@ -46,3 +46,7 @@ CREATE FUNCTION @extschema@.effective_policy(practice_id text) RETURNS jsonb
   AS $$ SELECT jsonb_object_agg(d.key, COALESCE(p.policy -> d.key, d.value))
           FROM @extschema@.policy_default d, @extschema@.practice p
          WHERE p.practice_id = effective_policy.practice_id $$;
+
+-- The aging bucket of a number of days past due: '0-30' ... '120+'.
+CREATE FUNCTION @extschema@.aging_bucket(days_past_due int) RETURNS text
+  AS 'MODULE_PATHNAME', 'aging_bucket_sql' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
