@@ -163,3 +163,67 @@ SELECT (SELECT sum(CASE WHEN kind IN ('charge','refund','reversal') THEN amount 
 -- p2 is its own practice: one week row per ISO week it posted in, 1500 x 10.00 charged
 SELECT count(*) AS weeks, min(week), max(week), sum(write_offs) FROM collect.kpi_scorecard WHERE practice_id = 'p2';
 SELECT sum(charges) FROM collect.kpi_daily WHERE practice_id = 'p2';
+
+-- Recovery by segment (the account's segment before each posting; all of
+-- p1's accounts were 'fresh' when paid, A was 'settled' when its payment
+-- bounced). Jan: fresh 100+50+100 = 250 of 250; settled -100 of -100.
+-- Feb: fresh 100+300 = 400 of 400+50 (E's adjustment) = 0.8889.
+-- Mar: fresh 100+100 = 200 of 200+150 (B's write-off) = 0.5714. F's refund
+-- (segment credit) is no recovery and no reduction: no row.
+SELECT month, segment, recovered, reduced, recovery_rate
+  FROM collect.kpi_recovery_by_segment WHERE practice_id = 'p1' ORDER BY month, segment;
+
+-- Channel effectiveness: sms day3 A, B (delivered), E (sent): B replied
+-- within 7 days, A paid within 6 days; B's letter of 01-16 was followed by
+-- B's payment on 01-20; the e-mails of C and D were not (paid after 33 and
+-- 9 days); the failed sms counts only as failed; the autopay charge is not
+-- outreach.
+SELECT channel, step, sent, delivered, failed, replied, paid_7d
+  FROM collect.kpi_channel_effectiveness WHERE practice_id = 'p1' ORDER BY channel, step;
+
+-- A third practice with dates relative to now() so that aging buckets and
+-- queues are exercised (the outcome does not depend on the day it runs).
+INSERT INTO collect.practice (practice_id, timezone) VALUES ('p3', 'UTC');
+INSERT INTO collect.patient (practice_id, patient_id) VALUES ('p3','X'), ('p3','Y'), ('p3','W'), ('p3','V');
+INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, posted_at) VALUES
+  ('p3','X','x1','charge', 25.00, now() - interval '3 days'),
+  ('p3','Y','y1','charge', 70.00, now() - interval '45 days'),
+  ('p3','V','v1','charge', 90.00, now() - interval '100 days'),
+  ('p3','W','w1','charge',100.00, now() - interval '200 days');
+INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, posted_at) VALUES
+  ('p3','W','w2','payment',150.00, now() - interval '10 days');
+INSERT INTO collect.task (practice_id, patient_id, kind, summary, due_at, status, created_at) VALUES
+  ('p3','X','call','new balance call', now() + interval '1 day', 'open', now() - interval '1 day'),
+  ('p3','W','refund','refund credit', now() - interval '5 days', 'open', now() - interval '10 days'),
+  ('p3','Y','address_check','returned mail', now() + interval '2 days', 'open', now() - interval '40 days'),
+  ('p3','Y','plan_approval','approve plan', now() + interval '30 days', 'open', now()),
+  ('p3','V','call','old call', now() - interval '1 day', 'done', now() - interval '3 days');
+
+-- Aging as of today: p1's three open balances (A 40, D 200, G 60) are all
+-- older than 120 days; p3: X 3 days, Y 45 days, V 100 days; W's credit is
+-- not counted.
+SELECT practice_id, bucket, accounts, balance FROM collect.ar_aging
+ WHERE practice_id IN ('p1', 'p3') ORDER BY practice_id, accounts DESC, bucket;
+
+-- Staff queues: X's call is a new balance (due 3 days ago); W's overdue
+-- refund is a follow-up due this week; Y's returned mail is a return; Y's
+-- plan approval is due in 30 days (later); V's done task is not listed.
+-- p1: B's call of 02-10 is an overdue follow-up.
+SELECT practice_id, queue, kind, age, tasks, overdue FROM collect.staff_queue
+ WHERE practice_id IN ('p1', 'p3') ORDER BY practice_id, queue, kind;
+
+-- Analysts read the five views and nothing else; no view has a column for
+-- a name, phone or e-mail.
+SELECT count(*) AS personal_columns FROM information_schema.columns
+ WHERE table_schema = 'collect'
+   AND table_name IN ('kpi_scorecard','kpi_recovery_by_segment','ar_aging','kpi_channel_effectiveness','staff_queue')
+   AND (column_name ~ '(name|phone|email|address)');
+SET ROLE collect_analyst;
+SELECT (SELECT count(*) FROM collect.kpi_scorecard) > 0 AS scorecard,
+       (SELECT count(*) FROM collect.kpi_recovery_by_segment) > 0 AS recovery,
+       (SELECT count(*) FROM collect.ar_aging) = 15 AS aging,
+       (SELECT count(*) FROM collect.kpi_channel_effectiveness) > 0 AS channels,
+       (SELECT count(*) FROM collect.staff_queue) > 0 AS queue;
+SELECT count(*) FROM collect.patient;
+SELECT count(*) FROM collect.kpi_daily;
+RESET ROLE;

@@ -80,7 +80,7 @@ SELECT p.practice_id,
        CASE WHEN w.ar_end > 0 THEN round(COALESCE(pl.placed, 0) / w.ar_end, 4) END AS placed_pct,
        round(w.ar_end * 90 / NULLIF(w.charges_90, 0), 2)              AS days_in_ar,
        round(w.paid_90 / NULLIF(w.charges_90, 0), 4)                  AS collection_rate_90d,
-       w.write_offs,
+       w.write_offs::numeric(14,2) AS write_offs,
        round(w.resolved_no_touch::numeric / NULLIF(w.resolved, 0), 4) AS no_touch_share,
        round(d.p90_days::numeric, 2)                                  AS dispute_resolution_days_p90
   FROM @extschema@.practice p
