@@ -1,16 +1,15 @@
 /*
- * kpi_rollup.c: keeps the KPI rollup tables (collect.kpi_daily,
- * collect.kpi_contact_daily) current, once per statement, over the
- * statement's transition tables. The KPI views read these rollups instead
- * of scanning the ledger, so a scorecard costs a few hundred rows per
- * practice whatever the ledger's size.
+ * kpi_rollup.c: keeps the contact rollup (collect.kpi_contact_daily)
+ * current, once per statement, over the outbox's transition tables. The
+ * ledger's rollup is kpi_ledger.c. The KPI views read these rollups instead
+ * of scanning the ledger or the outbox, so a scorecard costs a few hundred
+ * rows per practice whatever the tables' size.
  *
- * One trigger function serves every rollup trigger; its first argument
- * names the rollup ('ledger', 'outbox_insert', 'outbox_update'). Each
- * rollup is ONE aggregated upsert (INSERT ... SELECT ... GROUP BY ... ON
- * CONFLICT DO UPDATE with relative deltas), so a statement of a million
- * rows writes one row per (practice, day, segment) and a single-row insert
- * writes one. Rows are spread over a few slots (backend pid modulo
+ * One trigger function serves the outbox triggers; its first argument
+ * names the rollup ('outbox_insert', 'outbox_update'). Each rollup is ONE
+ * aggregated upsert (INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO
+ * UPDATE with relative deltas), so a statement of many rows writes one row
+ * per (practice, day). Rows are spread over a few slots (backend pid modulo
  * KPI_SLOTS) so concurrent writers of one practice do not queue on one hot
  * rollup row; the views sum the slots.
  *
@@ -29,56 +28,6 @@ PG_FUNCTION_INFO_V1(kpi_rollup);
 
 /* statements with at least this many rows use the bulk plan */
 #define KPI_BULK_ROWS 1000
-
-/*
- * Ledger rows: sums by kind per practice, local day and the account's
- * segment before the statement (this trigger fires before the account
- * upkeep trigger, whose name sorts after it), plus resolutions: a patient
- * whose balance was > 0 before the statement and is <= 0 after it, with or
- * without a staff task ever created for that patient up to the resolving
- * posting.
- */
-static const char *const ledger_sql =
-"WITH n AS MATERIALIZED ("
-"  SELECT practice_id, patient_id, kind, amount, posted_at FROM new_rows),"
-" pat AS ("
-"  SELECT practice_id, patient_id,"
-"         sum(CASE WHEN kind IN ('charge','refund','reversal') THEN amount ELSE -amount END) AS delta,"
-"         max(posted_at) AS last_at"
-"    FROM n GROUP BY practice_id, patient_id),"
-" pre AS MATERIALIZED ("
-"  SELECT pat.practice_id, pat.patient_id, pat.delta, pat.last_at,"
-"         COALESCE(a.balance, 0) AS old_balance, COALESCE(a.segment, 'settled') AS segment"
-"    FROM pat LEFT JOIN LATERAL ("
-"      SELECT balance, segment FROM collect.account a"
-"       WHERE a.practice_id = pat.practice_id AND a.patient_id = pat.patient_id OFFSET 0) a ON true),"
-" contrib AS ("
-"  SELECT n.practice_id, n.posted_at AS at, pre.segment,"
-"         CASE WHEN n.kind = 'charge' THEN n.amount ELSE 0 END AS charges,"
-"         CASE WHEN n.kind = 'payment' THEN n.amount ELSE 0 END AS payments,"
-"         CASE WHEN n.kind = 'reversal' THEN n.amount ELSE 0 END AS reversals,"
-"         CASE WHEN n.kind = 'refund' THEN n.amount ELSE 0 END AS refunds,"
-"         CASE WHEN n.kind = 'adjustment' THEN n.amount ELSE 0 END AS adjustments,"
-"         CASE WHEN n.kind = 'write_off' THEN n.amount ELSE 0 END AS write_offs,"
-"         0 AS resolved, 0 AS resolved_no_touch"
-"    FROM n JOIN pre ON pre.practice_id = n.practice_id AND pre.patient_id = n.patient_id"
-"  UNION ALL"
-"  SELECT pre.practice_id, pre.last_at, pre.segment, 0, 0, 0, 0, 0, 0, 1,"
-"         CASE WHEN EXISTS (SELECT 1 FROM collect.task t WHERE t.practice_id = pre.practice_id"
-"                  AND t.patient_id = pre.patient_id AND t.created_at <= pre.last_at) THEN 0 ELSE 1 END"
-"    FROM pre WHERE pre.old_balance > 0 AND pre.old_balance + pre.delta <= 0)"
-" INSERT INTO collect.kpi_daily AS k (practice_id, day, segment, slot, charges, payments, reversals,"
-"        refunds, adjustments, write_offs, resolved, resolved_no_touch)"
-" SELECT c.practice_id, (c.at AT TIME ZONE p.timezone)::date, c.segment, $1,"
-"        sum(c.charges), sum(c.payments), sum(c.reversals), sum(c.refunds), sum(c.adjustments),"
-"        sum(c.write_offs), sum(c.resolved), sum(c.resolved_no_touch)"
-"   FROM contrib c JOIN collect.practice p ON p.practice_id = c.practice_id"
-"  GROUP BY 1, 2, 3"
-" ON CONFLICT (practice_id, day, segment, slot) DO UPDATE SET"
-"   charges = k.charges + EXCLUDED.charges, payments = k.payments + EXCLUDED.payments,"
-"   reversals = k.reversals + EXCLUDED.reversals, refunds = k.refunds + EXCLUDED.refunds,"
-"   adjustments = k.adjustments + EXCLUDED.adjustments, write_offs = k.write_offs + EXCLUDED.write_offs,"
-"   resolved = k.resolved + EXCLUDED.resolved, resolved_no_touch = k.resolved_no_touch + EXCLUDED.resolved_no_touch";
 
 /*
  * Outbox rows that became contacts (status sent or delivered, a patient
@@ -131,7 +80,6 @@ typedef struct KpiRollup
 } KpiRollup;
 
 static KpiRollup rollups[] = {
-	{"ledger", &ledger_sql, {NULL, NULL}},
 	{"outbox_insert", &outbox_insert_sql, {NULL, NULL}},
 	{"outbox_update", &outbox_update_sql, {NULL, NULL}},
 };
@@ -145,7 +93,7 @@ kpi_find_rollup(const char *name)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown KPI rollup \"%s\"", name),
-			 errhint("The trigger argument must be one of ledger, outbox_insert, outbox_update.")));
+			 errhint("The trigger argument must be outbox_insert or outbox_update.")));
 	return NULL;				/* keep the compiler quiet */
 }
 

@@ -38,17 +38,20 @@ CREATE TABLE @extschema@.kpi_contact_daily (
   PRIMARY KEY (practice_id, day, slot)
 );
 
--- The rollup trigger function; its argument names the rollup.
+-- Ledger rollup (src/kpi_ledger.c). Its name sorts before
+-- ledger_account_upkeep, so it fires first and reads each account's balance
+-- and segment before the statement.
+CREATE FUNCTION @extschema@.kpi_ledger_rollup() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'kpi_ledger_rollup' LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+CREATE TRIGGER ledger_account_kpi AFTER INSERT ON @extschema@.ledger
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.kpi_ledger_rollup();
+
+-- Contact rollup (src/kpi_rollup.c); the argument names the rollup.
 CREATE FUNCTION @extschema@.kpi_rollup() RETURNS trigger
   AS 'MODULE_PATHNAME', 'kpi_rollup' LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
--- Ledger rollup. Its name sorts before ledger_account_upkeep, so it fires
--- first and reads each account's balance and segment before the statement.
-CREATE TRIGGER ledger_account_kpi AFTER INSERT ON @extschema@.ledger
-  REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.kpi_rollup('ledger');
-
--- Contact rollup: outbox rows inserted as sent/delivered, or updated into it.
+-- Outbox rows inserted as sent/delivered, or updated into it.
 CREATE TRIGGER outbox_kpi_insert AFTER INSERT ON @extschema@.outbox
   REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.kpi_rollup('outbox_insert');
@@ -86,7 +89,7 @@ SELECT p.practice_id,
   FROM @extschema@.practice p
   -- ledger figures per week from the daily rollup, over a dense calendar
   CROSS JOIN LATERAL (
-    SELECT date_trunc('week', x.day)::date AS week,
+    SELECT date_trunc('week', x.day::timestamp)::date AS week,
            sum(x.write_offs) AS write_offs,
            sum(x.resolved) AS resolved,
            sum(x.resolved_no_touch) AS resolved_no_touch,
