@@ -1,12 +1,13 @@
 /*
- * kpi_rollup.c: keeps the contact rollup (collect.kpi_contact_daily)
- * current, once per statement, over the outbox's transition tables. The
+ * kpi_rollup.c: keeps the contact and event rollups (collect.kpi_contact_daily,
+ * collect.kpi_event_daily, collect.kpi_dispute) current, once per
+ * statement, over the outbox's and event's transition tables. The
  * ledger's rollup is kpi_ledger.c. The KPI views read these rollups instead
  * of scanning the ledger or the outbox, so a scorecard costs a few hundred
  * rows per practice whatever the tables' size.
  *
- * One trigger function serves the outbox triggers; its first argument
- * names the rollup ('outbox_insert', 'outbox_update'). Each rollup is ONE
+ * One trigger function serves these triggers; its first argument names
+ * the rollup ('outbox_insert', 'outbox_update', 'event_insert'). Each rollup is ONE
  * aggregated upsert (INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO
  * UPDATE with relative deltas), so a statement of many rows writes one row
  * per (practice, day). Rows are spread over a few slots (backend pid modulo
@@ -72,6 +73,40 @@ static const char *const outbox_update_sql = CONTACT_ROLLUP_SQL(
 "    FROM new_rows n JOIN old_rows o ON o.practice_id = n.practice_id AND o.message_id = n.message_id"
 "   WHERE " IS_CONTACT("n") " AND NOT " IS_CONTACT("o"));
 
+/*
+ * Events, as they are recorded: complaints and balances placed with an
+ * agency (the patient's signed ledger sum up to the placement, if positive)
+ * per practice-local day; each resolved dispute with the days since the
+ * patient's latest dispute_opened at or before it (kept one row each, for
+ * the median and p90).
+ */
+static const char *const event_insert_sql =
+"WITH e AS MATERIALIZED ("
+"  SELECT n.practice_id, n.patient_id, n.event_id, n.kind, n.at, (n.at AT TIME ZONE p.timezone)::date AS day"
+"    FROM new_rows n JOIN collect.practice p ON p.practice_id = n.practice_id"
+"   WHERE n.kind IN ('complaint', 'placed_with_agency', 'dispute_resolved')),"
+" d AS ("
+"  INSERT INTO collect.kpi_dispute (practice_id, day, event_id, days)"
+"  SELECT e.practice_id, e.day, e.event_id, extract(epoch FROM e.at - o.opened_at) / 86400"
+"    FROM e CROSS JOIN LATERAL ("
+"      SELECT max(o.at) AS opened_at FROM collect.event o"
+"       WHERE o.practice_id = e.practice_id AND o.patient_id = e.patient_id"
+"         AND o.kind = 'dispute_opened' AND o.at <= e.at) o"
+"   WHERE e.kind = 'dispute_resolved' AND o.opened_at IS NOT NULL"
+"  ON CONFLICT DO NOTHING RETURNING 1)"
+" INSERT INTO collect.kpi_event_daily AS k (practice_id, day, slot, complaints, placed)"
+" SELECT e.practice_id, e.day, $1, count(*) FILTER (WHERE e.kind = 'complaint'),"
+"        COALESCE(sum(GREATEST(b.balance, 0)), 0)"
+"   FROM e LEFT JOIN LATERAL ("
+"      SELECT COALESCE(sum(CASE WHEN l.kind IN ('charge', 'refund', 'reversal') THEN l.amount ELSE -l.amount END), 0) AS balance"
+"        FROM collect.ledger l"
+"       WHERE e.kind = 'placed_with_agency' AND l.practice_id = e.practice_id"
+"         AND l.patient_id = e.patient_id AND l.posted_at <= e.at) b ON e.kind = 'placed_with_agency'"
+"  WHERE e.kind IN ('complaint', 'placed_with_agency')"
+"  GROUP BY 1, 2"
+" ON CONFLICT (practice_id, day, slot) DO UPDATE SET"
+"   complaints = k.complaints + EXCLUDED.complaints, placed = k.placed + EXCLUDED.placed";
+
 typedef struct KpiRollup
 {
 	const char *name;			/* the trigger's first argument */
@@ -82,6 +117,7 @@ typedef struct KpiRollup
 static KpiRollup rollups[] = {
 	{"outbox_insert", &outbox_insert_sql, {NULL, NULL}},
 	{"outbox_update", &outbox_update_sql, {NULL, NULL}},
+	{"event_insert", &event_insert_sql, {NULL, NULL}},
 };
 
 static KpiRollup *
@@ -93,7 +129,7 @@ kpi_find_rollup(const char *name)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown KPI rollup \"%s\"", name),
-			 errhint("The trigger argument must be outbox_insert or outbox_update.")));
+			 errhint("The trigger argument must be outbox_insert, outbox_update or event_insert.")));
 	return NULL;				/* keep the compiler quiet */
 }
 

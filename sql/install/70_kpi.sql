@@ -59,6 +59,31 @@ CREATE TRIGGER outbox_kpi_update AFTER UPDATE ON @extschema@.outbox
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.kpi_rollup('outbox_update');
 
+-- Complaints and balances placed with an agency per practice and local
+-- day, as recorded (kpi_rollup.c 'event_insert').
+CREATE TABLE @extschema@.kpi_event_daily (
+  practice_id text NOT NULL,
+  day         date NOT NULL,
+  slot        smallint NOT NULL,
+  complaints  int NOT NULL DEFAULT 0,
+  placed      numeric(14,2) NOT NULL DEFAULT 0,
+  PRIMARY KEY (practice_id, day, slot)
+);
+
+-- One row per resolved dispute: local day of the resolution and days
+-- since the patient's latest dispute_opened at or before it.
+CREATE TABLE @extschema@.kpi_dispute (
+  practice_id text NOT NULL,
+  day         date NOT NULL,
+  event_id    bigint NOT NULL,
+  days        numeric NOT NULL,
+  PRIMARY KEY (practice_id, day, event_id)
+);
+
+CREATE TRIGGER event_kpi_insert AFTER INSERT ON @extschema@.event
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.kpi_rollup('event_insert');
+
 -- Indexes the views and rollups probe (all practice_id first).
 CREATE INDEX event_kind_idx ON @extschema@.event (practice_id, kind, at);
 CREATE INDEX installment_due_idx ON @extschema@.installment (practice_id, due_date);
@@ -80,7 +105,7 @@ SELECT p.practice_id,
        round(i.kept::numeric / NULLIF(i.due, 0), 4)                   AS promise_kept_rate,
        round(d.median_days::numeric, 2)                               AS dispute_resolution_days,
        round(e.complaints * 1000.0 / NULLIF(c.contacts, 0), 2)        AS complaints_per_1000,
-       CASE WHEN w.ar_end > 0 THEN round(COALESCE(pl.placed, 0) / w.ar_end, 4) END AS placed_pct,
+       CASE WHEN w.ar_end > 0 THEN round(e.placed / w.ar_end, 4) END AS placed_pct,
        round(w.ar_end * 90 / NULLIF(w.charges_90, 0), 2)              AS days_in_ar,
        round(w.paid_90 / NULLIF(w.charges_90, 0), 4)                  AS collection_rate_90d,
        w.write_offs::numeric(14,2) AS write_offs,
@@ -149,41 +174,19 @@ SELECT p.practice_id,
        AND it.status <> 'waived'
        AND pn.status IN ('active', 'completed', 'defaulted')
   ) i
-  -- complaints in the week
+  -- complaints and placements in the week
   CROSS JOIN LATERAL (
-    SELECT count(*) AS complaints
-      FROM @extschema@.event ev
-     WHERE ev.practice_id = p.practice_id AND ev.kind = 'complaint'
-       AND ev.at >= (w.week::timestamp AT TIME ZONE p.timezone)
-       AND ev.at < ((w.week + 7)::timestamp AT TIME ZONE p.timezone)
+    SELECT COALESCE(sum(k.complaints), 0) AS complaints, COALESCE(sum(k.placed), 0) AS placed
+      FROM @extschema@.kpi_event_daily k
+     WHERE k.practice_id = p.practice_id AND k.day >= w.week AND k.day < w.week + 7
   ) e
-  -- disputes resolved in the week, each paired with the patient's latest
-  -- dispute_opened at or before it
+  -- disputes resolved in the week
   CROSS JOIN LATERAL (
-    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY r.days) AS median_days,
-           percentile_cont(0.9) WITHIN GROUP (ORDER BY r.days) AS p90_days
-      FROM (SELECT extract(epoch FROM ev.at - (
-                     SELECT max(o.at) FROM @extschema@.event o
-                      WHERE o.practice_id = ev.practice_id AND o.patient_id = ev.patient_id
-                        AND o.kind = 'dispute_opened' AND o.at <= ev.at)) / 86400 AS days
-              FROM @extschema@.event ev
-             WHERE ev.practice_id = p.practice_id AND ev.kind = 'dispute_resolved'
-               AND ev.at >= (w.week::timestamp AT TIME ZONE p.timezone)
-               AND ev.at < ((w.week + 7)::timestamp AT TIME ZONE p.timezone)) r
-     WHERE r.days IS NOT NULL
-  ) d
-  -- balances placed with an agency in the week: the patient's balance at
-  -- the placement (signed sum of ledger rows posted up to it), if positive
-  CROSS JOIN LATERAL (
-    SELECT sum(GREATEST((
-             SELECT COALESCE(sum(CASE WHEN l.kind IN ('charge', 'refund', 'reversal') THEN l.amount ELSE -l.amount END), 0)
-               FROM @extschema@.ledger l
-              WHERE l.practice_id = ev.practice_id AND l.patient_id = ev.patient_id AND l.posted_at <= ev.at), 0)) AS placed
-      FROM @extschema@.event ev
-     WHERE ev.practice_id = p.practice_id AND ev.kind = 'placed_with_agency'
-       AND ev.at >= (w.week::timestamp AT TIME ZONE p.timezone)
-       AND ev.at < ((w.week + 7)::timestamp AT TIME ZONE p.timezone)
-  ) pl;
+    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY k.days) AS median_days,
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY k.days) AS p90_days
+      FROM @extschema@.kpi_dispute k
+     WHERE k.practice_id = p.practice_id AND k.day >= w.week AND k.day < w.week + 7
+  ) d;
 
 ------------------------------------------------------------------------
 -- kpi_recovery_by_segment: per practice, month (first day, practice-local)
