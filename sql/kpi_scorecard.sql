@@ -87,6 +87,19 @@ INSERT INTO collect.installment (practice_id, plan_id, seq, due_date, amount, st
   ('p1', 1, 3, '2026-04-15', 100.00, 'due', NULL),
   ('p1', 1, 4, '2026-05-15', 100.00, 'due', NULL);
 
+-- A's plan: pending (not counted), approved (due 03-18, week 03-16: 0 of 1),
+-- paid on time (1 of 1), then cancelled (no longer counted).
+INSERT INTO collect.plan (plan_id, practice_id, patient_id, total, installments, status, created_at)
+VALUES (2, 'p1', 'A', 40.00, 1, 'pending_approval', '2026-03-10 16:00+00');
+INSERT INTO collect.installment (practice_id, plan_id, seq, due_date, amount) VALUES ('p1', 2, 1, '2026-03-18', 40.00);
+SELECT promise_kept_rate FROM collect.kpi_scorecard WHERE practice_id = 'p1' AND week = '2026-03-16';
+UPDATE collect.plan SET status = 'active' WHERE plan_id = 2;
+SELECT promise_kept_rate FROM collect.kpi_scorecard WHERE practice_id = 'p1' AND week = '2026-03-16';
+UPDATE collect.installment SET status = 'paid', paid_at = '2026-03-18 16:00+00' WHERE plan_id = 2;
+SELECT promise_kept_rate FROM collect.kpi_scorecard WHERE practice_id = 'p1' AND week = '2026-03-16';
+UPDATE collect.plan SET status = 'cancelled' WHERE plan_id = 2;
+SELECT promise_kept_rate FROM collect.kpi_scorecard WHERE practice_id = 'p1' AND week = '2026-03-16';
+
 -- Expected, by hand. Weekly ledger (week = Monday):
 --  week   charges  net pay  other          net change  A/R end  chg 90d  net pay 90d  chg to date  pay to date
 --  01-05   300       0                        +300        300      300       0          300            0

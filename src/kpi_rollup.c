@@ -1,13 +1,14 @@
 /*
- * kpi_rollup.c: keeps the contact and event rollups (collect.kpi_contact_daily,
- * collect.kpi_event_daily, collect.kpi_dispute) current, once per
- * statement, over the outbox's and event's transition tables. The
+ * kpi_rollup.c: keeps the contact, event and promise rollups
+ * (collect.kpi_contact_daily, kpi_event_daily, kpi_dispute,
+ * kpi_installment_daily) current, once per statement, over the transition
+ * tables of outbox, event, installment and plan. The
  * ledger's rollup is kpi_ledger.c. The KPI views read these rollups instead
  * of scanning the ledger or the outbox, so a scorecard costs a few hundred
  * rows per practice whatever the tables' size.
  *
  * One trigger function serves these triggers; its first argument names
- * the rollup ('outbox_insert', 'outbox_update', 'event_insert'). Each rollup is ONE
+ * the rollup (see rollups[] below). Each rollup is ONE
  * aggregated upsert (INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO
  * UPDATE with relative deltas), so a statement of many rows writes one row
  * per (practice, day). Rows are spread over a few slots (backend pid modulo
@@ -107,6 +108,41 @@ static const char *const event_insert_sql =
 " ON CONFLICT (practice_id, day, slot) DO UPDATE SET"
 "   complaints = k.complaints + EXCLUDED.complaints, placed = k.placed + EXCLUDED.placed";
 
+/*
+ * Promises: installments per practice and due date, counted while their
+ * plan was agreed (active, completed, defaulted) and they are not waived;
+ * kept = paid on or before the due date (practice-local date of paid_at).
+ * A change subtracts the old rows' contribution and adds the new one's; a
+ * plan's status change re-counts its installments.
+ */
+#define INSTALLMENT_ROLLUP_SQL(changes) \
+"WITH c AS (" changes ")"\
+" INSERT INTO collect.kpi_installment_daily AS k (practice_id, due_date, slot, due, kept)"\
+" SELECT c.practice_id, c.due_date, $1, sum(c.sign),"\
+"        COALESCE(sum(c.sign) FILTER (WHERE c.status = 'paid'"\
+"                 AND (c.paid_at AT TIME ZONE p.timezone)::date <= c.due_date), 0)"\
+"   FROM c JOIN collect.practice p ON p.practice_id = c.practice_id"\
+"  WHERE c.plan_status IN ('active', 'completed', 'defaulted') AND c.status <> 'waived'"\
+"  GROUP BY 1, 2"\
+" ON CONFLICT (practice_id, due_date, slot) DO UPDATE SET"\
+"   due = k.due + EXCLUDED.due, kept = k.kept + EXCLUDED.kept"
+
+#define INSTALLMENT_ROWS(rows, sign) \
+"  SELECT i.practice_id, i.due_date, " sign " AS sign, i.status, i.paid_at, pn.status AS plan_status"\
+"    FROM " rows " i JOIN collect.plan pn ON pn.practice_id = i.practice_id AND pn.plan_id = i.plan_id"
+
+static const char *const installment_insert_sql = INSTALLMENT_ROLLUP_SQL(INSTALLMENT_ROWS("new_rows", "1"));
+
+static const char *const installment_update_sql = INSTALLMENT_ROLLUP_SQL(
+INSTALLMENT_ROWS("new_rows", "1") " UNION ALL " INSTALLMENT_ROWS("old_rows", "-1"));
+
+static const char *const plan_update_sql = INSTALLMENT_ROLLUP_SQL(
+"  SELECT i.practice_id, i.due_date, s.sign, i.status, i.paid_at, s.plan_status"
+"    FROM new_rows n JOIN old_rows o ON o.practice_id = n.practice_id AND o.plan_id = n.plan_id"
+"    JOIN collect.installment i ON i.practice_id = n.practice_id AND i.plan_id = n.plan_id"
+"    CROSS JOIN LATERAL (VALUES (1, n.status), (-1, o.status)) AS s(sign, plan_status)"
+"   WHERE n.status IS DISTINCT FROM o.status");
+
 typedef struct KpiRollup
 {
 	const char *name;			/* the trigger's first argument */
@@ -118,6 +154,9 @@ static KpiRollup rollups[] = {
 	{"outbox_insert", &outbox_insert_sql, {NULL, NULL}},
 	{"outbox_update", &outbox_update_sql, {NULL, NULL}},
 	{"event_insert", &event_insert_sql, {NULL, NULL}},
+	{"installment_insert", &installment_insert_sql, {NULL, NULL}},
+	{"installment_update", &installment_update_sql, {NULL, NULL}},
+	{"plan_update", &plan_update_sql, {NULL, NULL}},
 };
 
 static KpiRollup *
@@ -129,7 +168,7 @@ kpi_find_rollup(const char *name)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown KPI rollup \"%s\"", name),
-			 errhint("The trigger argument must be outbox_insert, outbox_update or event_insert.")));
+			 errhint("The trigger argument must be outbox_insert, outbox_update, event_insert, installment_insert, installment_update or plan_update.")));
 	return NULL;				/* keep the compiler quiet */
 }
 

@@ -84,9 +84,30 @@ CREATE TRIGGER event_kpi_insert AFTER INSERT ON @extschema@.event
   REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.kpi_rollup('event_insert');
 
+-- Installments per practice and due date (practice-local): due = counted
+-- (plan agreed, not waived), kept = paid on or before the due date.
+-- Installments and plans change status; they are not deleted.
+CREATE TABLE @extschema@.kpi_installment_daily (
+  practice_id text NOT NULL,
+  due_date    date NOT NULL,
+  slot        smallint NOT NULL,
+  due         int NOT NULL DEFAULT 0,
+  kept        int NOT NULL DEFAULT 0,
+  PRIMARY KEY (practice_id, due_date, slot)
+);
+
+CREATE TRIGGER installment_kpi_insert AFTER INSERT ON @extschema@.installment
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.kpi_rollup('installment_insert');
+CREATE TRIGGER installment_kpi_update AFTER UPDATE ON @extschema@.installment
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.kpi_rollup('installment_update');
+CREATE TRIGGER plan_kpi_update AFTER UPDATE ON @extschema@.plan
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.kpi_rollup('plan_update');
+
 -- Indexes the views and rollups probe (all practice_id first).
 CREATE INDEX event_kind_idx ON @extschema@.event (practice_id, kind, at);
-CREATE INDEX installment_due_idx ON @extschema@.installment (practice_id, due_date);
 CREATE INDEX task_patient_created_idx ON @extschema@.task (practice_id, patient_id, created_at);
 CREATE INDEX outbox_contact_idx ON @extschema@.outbox (practice_id, channel, step)
   WHERE status IN ('sent', 'delivered', 'failed', 'dead');
@@ -163,16 +184,10 @@ SELECT p.practice_id,
   ) c
   -- installments due in the week (up to today), of plans that were agreed
   CROSS JOIN LATERAL (
-    SELECT count(*) AS due,
-           count(*) FILTER (WHERE it.status = 'paid'
-                              AND (it.paid_at AT TIME ZONE p.timezone)::date <= it.due_date) AS kept
-      FROM @extschema@.installment it
-      JOIN @extschema@.plan pn ON pn.practice_id = it.practice_id AND pn.plan_id = it.plan_id
-     WHERE it.practice_id = p.practice_id
-       AND it.due_date >= w.week AND it.due_date < w.week + 7
-       AND it.due_date <= (now() AT TIME ZONE p.timezone)::date
-       AND it.status <> 'waived'
-       AND pn.status IN ('active', 'completed', 'defaulted')
+    SELECT sum(k.due) AS due, sum(k.kept) AS kept
+      FROM @extschema@.kpi_installment_daily k
+     WHERE k.practice_id = p.practice_id AND k.due_date >= w.week AND k.due_date < w.week + 7
+       AND k.due_date <= (now() AT TIME ZONE p.timezone)::date
   ) i
   -- complaints and placements in the week
   CROSS JOIN LATERAL (
