@@ -14,6 +14,9 @@ SHLIB_LINK  = -lcurl
 REGRESS      = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/collect--%,$(wildcard sql/*.sql))))
 REGRESS_OPTS = --dbname=contrib_regression
 
+# every object is rebuilt when a header changes (PGXS does not track them)
+$(OBJS): $(wildcard src/*.h)
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

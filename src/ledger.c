@@ -26,9 +26,7 @@
 #include "utils/snapmgr.h"
 
 #include "account.h"
-
-/* practice_id and patient_id are at most 64 characters (CHECKs in 00_core.sql) */
-#define ACCOUNT_KEY_LEN 136
+#include "account_upkeep.h"
 
 /* Column numbers of collect.ledger, looked up by name once per relation */
 typedef struct LedgerColumns
@@ -47,22 +45,6 @@ typedef struct LedgerColumns
 } LedgerColumns;
 
 static LedgerColumns ledger_columns_cache;
-
-/* What one statement did to one patient's account */
-typedef struct PatientDelta
-{
-	char		key[ACCOUNT_KEY_LEN];	/* practice_id US patient_id */
-	Cents		charges;		/* sum of charge rows */
-	Cents		balance_delta;	/* signed sum of all rows */
-	int			n_rows;
-	int			n_charges;
-	bool		has_non_charge;
-	TimestampTz first_charge_at;
-	TimestampTz last_posted_at;
-	TimestampTz last_charge_at;
-	TimestampTz last_payment_at;
-	Cents		last_payment;
-} PatientDelta;
 
 PG_FUNCTION_INFO_V1(ledger_before_insert);
 PG_FUNCTION_INFO_V1(ledger_after_insert);
@@ -246,270 +228,6 @@ compare_deltas(const void *a, const void *b)
 	return strcmp((*(PatientDelta *const *) a)->key, (*(PatientDelta *const *) b)->key);
 }
 
-static SPIPlanPtr
-keep_plan(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	return plan;
-}
-
-typedef struct UpkeepPlans
-{
-	SPIPlanPtr	practice_tz;
-	SPIPlanPtr	upsert;
-	SPIPlanPtr	charges;
-	SPIPlanPtr	derived;
-	SPIPlanPtr	settle_outbox;
-	SPIPlanPtr	settle_plan;
-} UpkeepPlans;
-
-static UpkeepPlans plans;
-
-static void
-prepare_upkeep_plans(void)
-{
-	Oid			t2[2] = {TEXTOID, TEXTOID};
-	Oid			upsert_types[9] = {TEXTOID, TEXTOID, NUMERICOID, NUMERICOID, TIMESTAMPTZOID,
-	TIMESTAMPTZOID, NUMERICOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Oid			derived_types[10] = {TEXTOID, TEXTOID, DATEOID, INT4OID, TEXTOID, TEXTOID, TEXTOID,
-	TIMESTAMPTZOID, DATEOID, INT4OID};
-
-	if (plans.derived != NULL)
-		return;
-	plans.practice_tz = keep_plan("SELECT timezone FROM collect.practice WHERE practice_id = $1", 1, t2);
-	plans.upsert = keep_plan(
-							 "INSERT INTO collect.account AS a (practice_id, patient_id, balance, charges_total, last_posted_at,"
-							 "  last_payment_at, last_payment_amount, last_charge_at, updated_at)"
-							 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-							 " ON CONFLICT (practice_id, patient_id) DO UPDATE SET"
-							 "  balance = a.balance + EXCLUDED.balance,"
-							 "  charges_total = a.charges_total + EXCLUDED.charges_total,"
-							 "  last_posted_at = GREATEST(a.last_posted_at, EXCLUDED.last_posted_at),"
-							 "  last_payment_amount = CASE WHEN EXCLUDED.last_payment_at >= a.last_payment_at OR a.last_payment_at IS NULL"
-							 "     THEN COALESCE(EXCLUDED.last_payment_amount, a.last_payment_amount) ELSE a.last_payment_amount END,"
-							 "  last_payment_at = GREATEST(a.last_payment_at, EXCLUDED.last_payment_at),"
-							 "  last_charge_at = GREATEST(a.last_charge_at, EXCLUDED.last_charge_at),"
-							 "  updated_at = EXCLUDED.updated_at"
-							 " RETURNING balance, charges_total, due_since, state, last_charge_at, next_action_at,"
-							 "  last_response_at IS NOT NULL, failed_contacts, doubt, asked_for_plan, returned_mail,"
-							 "  cadence_anchor, cadence_step, last_posted_at",
-							 9, upsert_types);
-	plans.charges = keep_plan("SELECT posted_at, amount FROM collect.ledger"
-							  " WHERE practice_id = $1 AND patient_id = $2 AND kind = 'charge'"
-							  " ORDER BY posted_at, entry_id", 2, t2);
-	plans.derived = keep_plan("UPDATE collect.account SET due_since = $3, days_past_due = $4, aging_bucket = $5,"
-							  " segment = $6, state = $7, next_action_at = $8, cadence_anchor = $9, cadence_step = $10"
-							  " WHERE practice_id = $1 AND patient_id = $2", 10, derived_types);
-	plans.settle_outbox = keep_plan("UPDATE collect.outbox SET status = 'cancelled', last_error = 'cancelled: balance paid in full'"
-									" WHERE practice_id = $1 AND patient_id = $2 AND status = 'queued'", 2, t2);
-	plans.settle_plan = keep_plan("UPDATE collect.plan SET status = 'completed'"
-								  " WHERE practice_id = $1 AND patient_id = $2 AND status IN ('active', 'pending_approval')",
-								  2, t2);
-}
-
-static Datum
-nullable_ts(TimestampTz ts, char *nulls, int i)
-{
-	nulls[i] = ts == DT_NOBEGIN ? 'n' : ' ';
-	return TimestampTzGetDatum(ts);
-}
-
-/* FIFO over the patient's charges: the local date of the oldest unpaid one */
-static bool
-fifo_due_since(Datum *key, Cents credits_applied, pg_tz *tz, DateADT *due)
-{
-	int			ret = SPI_execute_plan(plans.charges, key, NULL, false, 0);
-	Cents	   *charges;
-	int			first;
-
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "reading the ledger failed: %s", SPI_result_code_string(ret));
-	charges = palloc(sizeof(Cents) * Max(SPI_processed, 1));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-
-		charges[i] = numeric_to_cents(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
-	}
-	first = fifo_first_unpaid(charges, (int) SPI_processed, credits_applied);
-	if (first < 0)
-	{
-		SPI_freetuptable(SPI_tuptable);
-		return false;
-	}
-	{
-		bool		isnull;
-		TimestampTz at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[first],
-														   SPI_tuptable->tupdesc, 1, &isnull));
-
-		*due = local_date(at, tz);
-	}
-	SPI_freetuptable(SPI_tuptable);
-	return true;
-}
-
-/* Write one patient's delta to collect.account and refresh what derives from it. */
-static void
-account_upkeep(const PatientDelta *d, pg_tz *tz)
-{
-	const char *sep = strchr(d->key, '\x1f');
-	Datum		key[2];
-	Datum		args[10];
-	char		nulls[10];
-	HeapTuple	row;
-	TupleDesc	desc;
-	bool		isnull,
-				due_null;
-	Cents		balance,
-				old_balance,
-				charges_total;
-	DateADT		due_since = 0;
-	bool		has_due;
-	char	   *state;
-	TimestampTz next_action;
-	bool		next_null;
-	DateADT		anchor;
-	bool		anchor_null;
-	int			cadence_step;
-	int			days_past_due = 0;
-	DateADT		as_of_date;
-	AccountFacts facts;
-	TimestampTz last_charge_at;
-	bool		last_charge_null;
-
-	key[0] = PointerGetDatum(cstring_to_text_with_len(d->key, sep - d->key));
-	key[1] = CStringGetTextDatum(sep + 1);
-
-	memset(nulls, ' ', sizeof(nulls));
-	args[0] = key[0];
-	args[1] = key[1];
-	args[2] = cents_to_numeric(d->balance_delta);
-	args[3] = cents_to_numeric(d->charges);
-	args[4] = TimestampTzGetDatum(d->last_posted_at);
-	args[5] = nullable_ts(d->last_payment_at, nulls, 5);
-	args[6] = cents_to_numeric(d->last_payment);
-	nulls[6] = nulls[5];
-	args[7] = nullable_ts(d->last_charge_at, nulls, 7);
-	args[8] = TimestampTzGetDatum(d->last_posted_at);
-	if (SPI_execute_plan(plans.upsert, args, nulls, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "account upsert failed");
-
-	row = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	last_charge_at = DatumGetTimestampTz(SPI_getbinval(row, desc, 5, &last_charge_null));
-	balance = numeric_to_cents(SPI_getbinval(row, desc, 1, &isnull));
-	charges_total = numeric_to_cents(SPI_getbinval(row, desc, 2, &isnull));
-	due_since = DatumGetDateADT(SPI_getbinval(row, desc, 3, &due_null));
-	state = SPI_getvalue(row, desc, 4);
-	next_action = DatumGetTimestampTz(SPI_getbinval(row, desc, 6, &next_null));
-	facts.responded = DatumGetBool(SPI_getbinval(row, desc, 7, &isnull));
-	facts.failed_contacts = DatumGetInt32(SPI_getbinval(row, desc, 8, &isnull));
-	facts.doubt = DatumGetBool(SPI_getbinval(row, desc, 9, &isnull));
-	facts.asked_for_plan = DatumGetBool(SPI_getbinval(row, desc, 10, &isnull));
-	facts.returned_mail = DatumGetBool(SPI_getbinval(row, desc, 11, &isnull));
-	anchor = DatumGetDateADT(SPI_getbinval(row, desc, 12, &anchor_null));
-	cadence_step = DatumGetInt32(SPI_getbinval(row, desc, 13, &isnull));
-	/* aging is as of the account's latest posting: a backdated row does not rewind it */
-	as_of_date = local_date(DatumGetTimestampTz(SPI_getbinval(row, desc, 14, &isnull)), tz);
-	SPI_freetuptable(SPI_tuptable);
-	old_balance = balance - d->balance_delta;
-	has_due = !due_null;
-
-	/* due_since: cheap when one newest charge arrives, else FIFO over the charges */
-	if (balance <= 0)
-		has_due = false;
-	else if (d->n_rows == 1 && d->n_charges == 1 &&
-			 !last_charge_null && last_charge_at == d->last_charge_at &&
-			 (old_balance <= 0 || has_due))
-	{
-		if (old_balance <= 0)
-		{
-			due_since = local_date(d->last_charge_at, tz);
-			has_due = true;
-		}
-	}
-	else
-		has_due = fifo_due_since(key, charges_total - balance, tz, &due_since);
-
-	if (!has_due && balance > 0)
-	{
-		/* owed through refunds or reversals alone: due from this posting */
-		due_since = local_date(d->last_posted_at, tz);
-		has_due = true;
-	}
-	if (has_due)
-		days_past_due = Max(0, days_between(due_since, as_of_date));
-
-	if (balance <= 0)
-	{
-		/* paid (or in credit): nothing left to chase */
-		if (old_balance > 0)
-		{
-			SPI_execute_plan(plans.settle_outbox, key, NULL, false, 0);
-			SPI_execute_plan(plans.settle_plan, key, NULL, false, 0);
-		}
-		state = "closed";
-		next_null = true;
-		anchor_null = true;
-		cadence_step = 0;
-	}
-	else if (old_balance <= 0)
-	{
-		/* a new balance: tick plans its cadence from due_since */
-		state = "current";
-		next_action = d->last_posted_at;
-		next_null = false;
-		anchor = due_since;
-		anchor_null = !has_due;
-		cadence_step = 0;
-	}
-	else if (d->has_non_charge && (next_null || next_action > d->last_posted_at))
-	{
-		/* a payment or credit: tick re-plans (postpones, re-words, re-offers) */
-		next_action = d->last_posted_at;
-		next_null = false;
-	}
-
-	facts.balance = balance;
-	facts.days_past_due = days_past_due;
-	facts.high_value_threshold = 30000;	/* refined by tick with the policy */
-
-	memset(nulls, ' ', sizeof(nulls));
-	args[2] = DateADTGetDatum(due_since);
-	nulls[2] = has_due ? ' ' : 'n';
-	args[3] = Int32GetDatum(days_past_due);
-	args[4] = CStringGetTextDatum(aging_bucket_for(days_past_due));
-	args[5] = CStringGetTextDatum(account_segment(&facts));
-	args[6] = CStringGetTextDatum(state);
-	args[7] = TimestampTzGetDatum(next_action);
-	nulls[7] = next_null ? 'n' : ' ';
-	args[8] = DateADTGetDatum(anchor);
-	nulls[8] = anchor_null ? 'n' : ' ';
-	args[9] = Int32GetDatum(cadence_step);
-	if (SPI_execute_plan(plans.derived, args, nulls, false, 1) != SPI_OK_UPDATE)
-		elog(ERROR, "account update failed");
-}
-
-static pg_tz *
-practice_timezone(const char *key)
-{
-	const char *sep = strchr(key, '\x1f');
-	Datum		arg = PointerGetDatum(cstring_to_text_with_len(key, sep - key));
-	pg_tz	   *tz;
-
-	if (SPI_execute_plan(plans.practice_tz, &arg, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "ledger row for a practice that does not exist");
-	tz = timezone_lookup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-	SPI_freetuptable(SPI_tuptable);
-	if (tz == NULL)
-		elog(ERROR, "practice has an invalid time zone");
-	return tz;
-}
-
 static void
 add_row(HTAB *deltas, TupleTableSlot *slot, const LedgerColumns *c)
 {
@@ -572,7 +290,6 @@ ledger_after_insert(PG_FUNCTION_ARGS)
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	const LedgerColumns *c;
 	MemoryContext upkeep_ctx,
-				per_account,
 				old_ctx;
 	HTAB	   *deltas;
 	HASHCTL		ctl;
@@ -582,8 +299,6 @@ ledger_after_insert(PG_FUNCTION_ARGS)
 	PatientDelta *d;
 	long		n = 0;
 	uint64		rows = 0;
-	char		current_practice[ACCOUNT_KEY_LEN] = "";
-	pg_tz	   *tz = NULL;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) || td->tg_newtable == NULL)
@@ -616,27 +331,17 @@ ledger_after_insert(PG_FUNCTION_ARGS)
 		sorted[n++] = d;
 	qsort(sorted, n, sizeof(PatientDelta *), compare_deltas);
 
+	/* one bulk write per practice, patients in key order */
 	SPI_connect();
-	prepare_upkeep_plans();
-	per_account = AllocSetContextCreate(upkeep_ctx, "collect account upkeep", ALLOCSET_DEFAULT_SIZES);
-	for (long i = 0; i < n; i++)
+	for (long first = 0; first < n;)
 	{
-		MemoryContext spi_ctx;
+		size_t		plen = strchr(sorted[first]->key, '\x1f') - sorted[first]->key;
+		long		last = first;
 
-		size_t		plen = strchr(sorted[i]->key, '\x1f') - sorted[i]->key;
-
-		if (tz == NULL || strncmp(current_practice, sorted[i]->key, plen + 1) != 0)
-		{
-			tz = practice_timezone(sorted[i]->key);
-			memcpy(current_practice, sorted[i]->key, plen + 1);
-			current_practice[plen + 1] = '\0';
-		}
-		spi_ctx = MemoryContextSwitchTo(per_account);
-		account_upkeep(sorted[i], tz);
-		MemoryContextSwitchTo(spi_ctx);
-		MemoryContextReset(per_account);
-		if ((i & 255) == 255)
-			CHECK_FOR_INTERRUPTS();
+		while (last + 1 < n && strncmp(sorted[last + 1]->key, sorted[first]->key, plen + 1) == 0)
+			last++;
+		account_upkeep(sorted + first, (int) (last - first + 1));
+		first = last + 1;
 	}
 	SPI_finish();
 

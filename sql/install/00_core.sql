@@ -135,16 +135,25 @@ CREATE INDEX ledger_patient_idx ON @extschema@.ledger (practice_id, patient_id, 
 ------------------------------------------------------------------------
 -- One row per patient with ledger activity, kept by the ledger trigger
 -- (balance, due_since, aging) and by tick (segment, state, next step).
+-- A derived table written only by collect's C code, which enforces the
+-- domains below; it carries no CHECK or FOREIGN KEY constraints because
+-- those would be re-planned on every bulk write of the trigger (the ledger
+-- FK already guarantees the patient exists).
 CREATE TABLE @extschema@.account (
   practice_id      text NOT NULL,
   patient_id       text NOT NULL,
   balance          numeric(14,2) NOT NULL DEFAULT 0,
   charges_total    numeric(14,2) NOT NULL DEFAULT 0,  -- sum of charge rows; credits applied FIFO = charges_total - balance
   due_since        date,
+  -- the oldest unpaid charge spans (fifo_from, fifo_to] of the running sum
+  -- of charges: credits_applied = charges_total - balance inside that span
+  -- leave due_since where it is, so most payments need no ledger read
+  fifo_from        numeric(14,2),
+  fifo_to          numeric(14,2),
   days_past_due    int NOT NULL DEFAULT 0,
-  aging_bucket     text NOT NULL DEFAULT '0-30' CHECK (aging_bucket IN ('0-30','31-60','61-90','91-120','120+')),
-  segment          text NOT NULL DEFAULT 'settled' CHECK (segment IN ('fresh','early_stall','documentation_doubt','high_value_engaged','silent_aged','credit','settled')),
-  state            text NOT NULL DEFAULT 'current' CHECK (state IN ('current','in_cadence','on_plan','paused','disputed','hardship','escalated','placement_review','placed','closed')),
+  aging_bucket     text NOT NULL DEFAULT '0-30',      -- '0-30','31-60','61-90','91-120','120+'
+  segment          text NOT NULL DEFAULT 'settled',   -- fresh, early_stall, documentation_doubt, high_value_engaged, silent_aged, credit, settled
+  state            text NOT NULL DEFAULT 'current',   -- current, in_cadence, on_plan, paused, disputed, hardship, escalated, placement_review, placed, closed
   paused_until     timestamptz,
   next_action_at   timestamptz,
   risk_score       real,
@@ -162,8 +171,7 @@ CREATE TABLE @extschema@.account (
   asked_for_plan   boolean NOT NULL DEFAULT false,
   returned_mail    boolean NOT NULL DEFAULT false,
   updated_at       timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (practice_id, patient_id),
-  FOREIGN KEY (practice_id, patient_id) REFERENCES @extschema@.patient ON DELETE RESTRICT
+  PRIMARY KEY (practice_id, patient_id)
 );
 -- tick finds due work here: its cost follows the due accounts only
 CREATE INDEX account_next_action_idx ON @extschema@.account (next_action_at) WHERE next_action_at IS NOT NULL;
