@@ -107,7 +107,6 @@ CREATE TRIGGER plan_kpi_update AFTER UPDATE ON @extschema@.plan
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.kpi_rollup('plan_update');
 
 -- Indexes the views and rollups probe (all practice_id first).
-CREATE INDEX event_kind_idx ON @extschema@.event (practice_id, kind, at);
 CREATE INDEX task_patient_created_idx ON @extschema@.task (practice_id, patient_id, created_at);
 CREATE INDEX outbox_contact_idx ON @extschema@.outbox (practice_id, channel, step)
   WHERE status IN ('sent', 'delivered', 'failed', 'dead');
