@@ -22,6 +22,7 @@
 #include "commands/trigger.h"
 #include "utils/hsearch.h"
 
+#include "dunning.h"
 #include "kpi.h"
 
 PG_FUNCTION_INFO_V1(kpi_ledger_rollup);
@@ -91,17 +92,6 @@ typedef struct KpiLedgerPlans
 
 static KpiLedgerPlans kplans;
 
-static SPIPlanPtr
-kpi_keep_plan(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	return plan;
-}
-
 static void
 kpi_prepare_plans(void)
 {
@@ -111,23 +101,23 @@ kpi_prepare_plans(void)
 
 	if (kplans.upsert != NULL)
 		return;
-	kplans.timezone = kpi_keep_plan("SELECT timezone FROM collect.practice WHERE practice_id = $1", 1, t3);
-	kplans.account = kpi_keep_plan("SELECT balance, segment FROM collect.account"
-								   " WHERE practice_id = $1 AND patient_id = $2", 2, t3);
-	kplans.task = kpi_keep_plan("SELECT EXISTS (SELECT 1 FROM collect.task"
-								" WHERE practice_id = $1 AND patient_id = $2 AND created_at <= $3)", 3, t3);
-	kplans.upsert = kpi_keep_plan(
-								  "INSERT INTO collect.kpi_daily AS k (practice_id, day, segment, slot, charges, payments,"
-								  "  reversals, refunds, adjustments, write_offs, resolved, resolved_no_touch)"
-								  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-								  " ON CONFLICT (practice_id, day, segment, slot) DO UPDATE SET"
-								  "  charges = k.charges + EXCLUDED.charges, payments = k.payments + EXCLUDED.payments,"
-								  "  reversals = k.reversals + EXCLUDED.reversals, refunds = k.refunds + EXCLUDED.refunds,"
-								  "  adjustments = k.adjustments + EXCLUDED.adjustments,"
-								  "  write_offs = k.write_offs + EXCLUDED.write_offs,"
-								  "  resolved = k.resolved + EXCLUDED.resolved,"
-								  "  resolved_no_touch = k.resolved_no_touch + EXCLUDED.resolved_no_touch",
-								  12, upsert_types);
+	dunning_plan(&kplans.timezone, "SELECT timezone FROM collect.practice WHERE practice_id = $1", 1, t3);
+	dunning_plan(&kplans.account, "SELECT balance, segment FROM collect.account"
+				 " WHERE practice_id = $1 AND patient_id = $2", 2, t3);
+	dunning_plan(&kplans.task, "SELECT EXISTS (SELECT 1 FROM collect.task"
+				 " WHERE practice_id = $1 AND patient_id = $2 AND created_at <= $3)", 3, t3);
+	dunning_plan(&kplans.upsert,
+				 "INSERT INTO collect.kpi_daily AS k (practice_id, day, segment, slot, charges, payments,"
+				 "  reversals, refunds, adjustments, write_offs, resolved, resolved_no_touch)"
+				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+				 " ON CONFLICT (practice_id, day, segment, slot) DO UPDATE SET"
+				 "  charges = k.charges + EXCLUDED.charges, payments = k.payments + EXCLUDED.payments,"
+				 "  reversals = k.reversals + EXCLUDED.reversals, refunds = k.refunds + EXCLUDED.refunds,"
+				 "  adjustments = k.adjustments + EXCLUDED.adjustments,"
+				 "  write_offs = k.write_offs + EXCLUDED.write_offs,"
+				 "  resolved = k.resolved + EXCLUDED.resolved,"
+				 "  resolved_no_touch = k.resolved_no_touch + EXCLUDED.resolved_no_touch",
+				 12, upsert_types);
 }
 
 static int

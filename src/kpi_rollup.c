@@ -24,6 +24,7 @@
 
 #include "commands/trigger.h"
 
+#include "dunning.h"
 #include "kpi.h"
 
 PG_FUNCTION_INFO_V1(kpi_rollup);
@@ -203,13 +204,8 @@ kpi_rollup(PG_FUNCTION_ARGS)
 	if (r->plan[bulk] == NULL)
 	{
 		Oid			argtypes[1] = {INT2OID};
-		SPIPlanPtr	plan = SPI_prepare(*r->sql, 1, argtypes);
 
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed for KPI rollup \"%s\": %s", r->name,
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		r->plan[bulk] = plan;
+		dunning_plan(&r->plan[bulk], *r->sql, 1, argtypes);
 	}
 	slot = Int16GetDatum((int16) (MyProcPid % KPI_SLOTS));
 	ret = SPI_execute_plan(r->plan[bulk], &slot, NULL, false, 0);
