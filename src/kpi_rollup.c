@@ -2,18 +2,18 @@
  * kpi_rollup.c: keeps the contact, event and promise rollups
  * (collect.kpi_contact_daily, kpi_event_daily, kpi_dispute,
  * kpi_installment_daily) current, once per statement, over the transition
- * tables of outbox, event, installment and plan. The
- * ledger's rollup is kpi_ledger.c. The KPI views read these rollups instead
- * of scanning the ledger or the outbox, so a scorecard costs a few hundred
- * rows per practice whatever the tables' size.
+ * tables of outbox, event, installment and plan (the ledger's rollup is
+ * kpi_ledger.c). The KPI views read these rollups instead of scanning the
+ * ledger, outbox or events, so a scorecard costs a few hundred rows per
+ * practice whatever the tables' size.
  *
- * One trigger function serves these triggers; its first argument names
- * the rollup (see rollups[] below). Each rollup is ONE
- * aggregated upsert (INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO
- * UPDATE with relative deltas), so a statement of many rows writes one row
- * per (practice, day). Rows are spread over a few slots (backend pid modulo
- * KPI_SLOTS) so concurrent writers of one practice do not queue on one hot
- * rollup row; the views sum the slots.
+ * One trigger function serves these triggers; its first argument names the
+ * rollup (rollups[] below). Each rollup is ONE aggregated upsert (INSERT
+ * ... SELECT ... GROUP BY ... ON CONFLICT DO UPDATE with relative deltas),
+ * so a statement of many rows writes one row per (practice, day). Rows are
+ * spread over a few slots (backend pid modulo KPI_SLOTS) so concurrent
+ * writers of one practice do not queue on one hot rollup row; the views
+ * sum the slots.
  *
  * Plans are prepared once per backend and kept, one for small statements
  * and one for bulk ones, because the planner sizes joins by the transition
