@@ -124,8 +124,8 @@ SELECT p.practice_id,
        round(w.paid_todate / NULLIF(w.charges_todate, 0), 4)          AS patient_pay_yield,
        round(i.kept::numeric / NULLIF(i.due, 0), 4)                   AS promise_kept_rate,
        round(d.median_days::numeric, 2)                               AS dispute_resolution_days,
-       round(e.complaints * 1000.0 / NULLIF(c.contacts, 0), 2)        AS complaints_per_1000,
-       CASE WHEN w.ar_end > 0 THEN round(e.placed / w.ar_end, 4) END AS placed_pct,
+       round(COALESCE(e.complaints, 0) * 1000.0 / NULLIF(c.contacts, 0), 2) AS complaints_per_1000,
+       CASE WHEN w.ar_end > 0 THEN round(COALESCE(e.placed, 0) / w.ar_end, 4) END AS placed_pct,
        round(w.ar_end * 90 / NULLIF(w.charges_90, 0), 2)              AS days_in_ar,
        round(w.paid_90 / NULLIF(w.charges_90, 0), 4)                  AS collection_rate_90d,
        w.write_offs::numeric(14,2) AS write_offs,
@@ -176,31 +176,37 @@ SELECT p.practice_id,
      GROUP BY 1
   ) w
   -- contacts and first contacts per week
-  CROSS JOIN LATERAL (
-    SELECT sum(k.contacts) AS contacts, sum(k.ftc_n) AS ftc_n, sum(k.ftc_seconds) AS ftc_seconds
+  LEFT JOIN LATERAL (
+    SELECT date_trunc('week', k.day::timestamp)::date AS week,
+           sum(k.contacts) AS contacts, sum(k.ftc_n) AS ftc_n, sum(k.ftc_seconds) AS ftc_seconds
       FROM @extschema@.kpi_contact_daily k
-     WHERE k.practice_id = p.practice_id AND k.day >= w.week AND k.day < w.week + 7
-  ) c
+     WHERE k.practice_id = p.practice_id
+     GROUP BY 1
+  ) c ON c.week = w.week
   -- installments due in the week (up to today), of plans that were agreed
-  CROSS JOIN LATERAL (
-    SELECT sum(k.due) AS due, sum(k.kept) AS kept
+  LEFT JOIN LATERAL (
+    SELECT date_trunc('week', k.due_date::timestamp)::date AS week, sum(k.due) AS due, sum(k.kept) AS kept
       FROM @extschema@.kpi_installment_daily k
-     WHERE k.practice_id = p.practice_id AND k.due_date >= w.week AND k.due_date < w.week + 7
-       AND k.due_date <= (now() AT TIME ZONE p.timezone)::date
-  ) i
+     WHERE k.practice_id = p.practice_id AND k.due_date <= (now() AT TIME ZONE p.timezone)::date
+     GROUP BY 1
+  ) i ON i.week = w.week
   -- complaints and placements in the week
-  CROSS JOIN LATERAL (
-    SELECT COALESCE(sum(k.complaints), 0) AS complaints, COALESCE(sum(k.placed), 0) AS placed
+  LEFT JOIN LATERAL (
+    SELECT date_trunc('week', k.day::timestamp)::date AS week,
+           sum(k.complaints) AS complaints, sum(k.placed) AS placed
       FROM @extschema@.kpi_event_daily k
-     WHERE k.practice_id = p.practice_id AND k.day >= w.week AND k.day < w.week + 7
-  ) e
+     WHERE k.practice_id = p.practice_id
+     GROUP BY 1
+  ) e ON e.week = w.week
   -- disputes resolved in the week
-  CROSS JOIN LATERAL (
-    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY k.days) AS median_days,
+  LEFT JOIN LATERAL (
+    SELECT date_trunc('week', k.day::timestamp)::date AS week,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY k.days) AS median_days,
            percentile_cont(0.9) WITHIN GROUP (ORDER BY k.days) AS p90_days
       FROM @extschema@.kpi_dispute k
-     WHERE k.practice_id = p.practice_id AND k.day >= w.week AND k.day < w.week + 7
-  ) d;
+     WHERE k.practice_id = p.practice_id
+     GROUP BY 1
+  ) d ON d.week = w.week;
 
 ------------------------------------------------------------------------
 -- kpi_recovery_by_segment: per practice, month (first day, practice-local)
