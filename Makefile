@@ -20,6 +20,7 @@ $(OBJS): $(wildcard src/*.h)
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+.DEFAULT_GOAL := all
 
 sql/collect--0.1.sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@

@@ -51,18 +51,91 @@ typedef struct AccountRow
 /* the columns the bulk UPDATE writes, after practice_id */
 #define N_WRITE_COLUMNS 19
 
-static SPIPlanPtr tz_plan,
-			lock_plan,
-			create_plan,
-			charges_plan,
-			write_plan,
-			settle_outbox_plan,
-			settle_plan_plan;
+/*
+ * Each statement is prepared twice: with a generic plan, kept for small
+ * statements (a single-row INSERT must not pay for planning), and with a
+ * custom plan made for each large one (a COPY), whose planner then sees
+ * the real number of accounts. The function's planner settings (see
+ * 10_ledger.sql) keep both on index lookups by (practice_id, patient_id).
+ */
+#define SMALL_STATEMENT 8
+
+typedef struct UpkeepPlans
+{
+	SPIPlanPtr	tz,
+				lock,
+				create,
+				charges,
+				write,
+				settle_outbox,
+				settle_plan;
+} UpkeepPlans;
+
+static UpkeepPlans small_plans,
+			large_plans;
+
+/* One account by its full key: always the primary key, whatever the statistics */
+typedef struct SinglePlans
+{
+	SPIPlanPtr	lock,
+				create,
+				charges,
+				write;
+} SinglePlans;
+
+/* element types of the written columns */
+static const Oid column_types[N_WRITE_COLUMNS] = {TEXTOID, NUMERICOID, NUMERICOID, DATEOID, INT4OID,
+	TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, DATEOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	NUMERICOID, TIMESTAMPTZOID, NUMERICOID, NUMERICOID, INT4OID, INT4OID};
+
+static SinglePlans single;
+static bool plans_ready = false;
+
+/* the columns the lock reads, in the order read_account_row expects */
+#define ACCOUNT_COLUMNS \
+	"patient_id, balance, charges_total, due_since, state, next_action_at," \
+	" last_response_at IS NOT NULL, failed_contacts, doubt, asked_for_plan, returned_mail," \
+	" cadence_anchor, cadence_step, last_posted_at, last_charge_at, last_payment_at," \
+	" last_payment_amount, fifo_from, fifo_to"
+
+/* the columns the write sets, in the order of the Column arrays; true = added to */
+static const struct
+{
+	const char *name;
+	bool		increment;
+}			write_columns[] = {
+	{"patient_id", false}, {"balance", false}, {"charges_total", false}, {"due_since", false},
+	{"days_past_due", false}, {"aging_bucket", false}, {"segment", false}, {"state", false},
+	{"next_action_at", false}, {"cadence_anchor", false}, {"cadence_step", false},
+	{"last_posted_at", false}, {"last_payment_at", false}, {"last_payment_amount", false},
+	{"last_charge_at", false}, {"fifo_from", false}, {"fifo_to", false},
+	{"paid_on_time", true}, {"paid_late", true}
+};
+
+/* "col = <source>" for every written column but the key, and updated_at */
+static char *
+write_set_list(bool from_arrays)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int c = 1; c < (int) lengthof(write_columns); c++)
+	{
+		const char *name = write_columns[c].name;
+
+		appendStringInfo(&buf, "%s = %s%s%s%s%d, ", name,
+						 write_columns[c].increment ? "a." : "", write_columns[c].increment ? name : "",
+						 write_columns[c].increment ? " + " : "",
+						 from_arrays ? "u.c" : "$", from_arrays ? c : c + 2);
+	}
+	appendStringInfoString(&buf, from_arrays ? "updated_at = u.c11" : "updated_at = $13");
+	return buf.data;
+}
 
 static SPIPlanPtr
-prepare_kept(const char *sql, int nargs, Oid *types)
+prepare_kept(const char *sql, int nargs, Oid *types, int options)
 {
-	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, types, options);
 
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
@@ -71,7 +144,7 @@ prepare_kept(const char *sql, int nargs, Oid *types)
 }
 
 static void
-prepare_plans(void)
+prepare_plan_set(UpkeepPlans *p, int options)
 {
 	Oid			key_types[3] = {TEXTOID, TEXTARRAYOID, TIMESTAMPTZOID};
 	Oid			write_types[N_WRITE_COLUMNS + 1] = {TEXTOID, TEXTARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID,
@@ -79,45 +152,61 @@ prepare_plans(void)
 		DATEARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, NUMERICARRAYOID,
 	TIMESTAMPTZARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
 
-	if (settle_plan_plan != NULL)
-		return;
-	tz_plan = prepare_kept("SELECT timezone FROM collect.practice WHERE practice_id = $1", 1, key_types);
-	lock_plan = prepare_kept(
-							 "SELECT patient_id, balance, charges_total, due_since, state, next_action_at,"
-							 " last_response_at IS NOT NULL, failed_contacts, doubt, asked_for_plan, returned_mail,"
-							 " cadence_anchor, cadence_step, last_posted_at, last_charge_at, last_payment_at,"
-							 " last_payment_amount, fifo_from, fifo_to"
-							 " FROM collect.account WHERE practice_id = $1 AND patient_id = ANY ($2)"
-							 " ORDER BY patient_id COLLATE \"C\" FOR UPDATE", 2, key_types);
-	create_plan = prepare_kept(
+	p->tz = prepare_kept("SELECT timezone FROM collect.practice WHERE practice_id = $1", 1, key_types, options);
+	p->lock = prepare_kept("SELECT " ACCOUNT_COLUMNS " FROM collect.account"
+						   " WHERE practice_id = $1 AND patient_id = ANY ($2)"
+						   " ORDER BY patient_id COLLATE \"C\" FOR UPDATE", 2, key_types, options);
+	p->create = prepare_kept(
 							   "INSERT INTO collect.account (practice_id, patient_id, updated_at)"
 							   " SELECT $1, k, $3 FROM unnest($2::text[]) k ORDER BY k COLLATE \"C\""
-							   " ON CONFLICT (practice_id, patient_id) DO NOTHING", 3, key_types);
-	charges_plan = prepare_kept(
+							   " ON CONFLICT (practice_id, patient_id) DO NOTHING", 3, key_types, options);
+	p->charges = prepare_kept(
 								"SELECT patient_id, posted_at, amount FROM collect.ledger"
 								" WHERE practice_id = $1 AND patient_id = ANY ($2) AND kind = 'charge'"
-								" ORDER BY patient_id COLLATE \"C\", posted_at, entry_id", 2, key_types);
-	write_plan = prepare_kept(
-							  "UPDATE collect.account AS a SET balance = u.balance, charges_total = u.charges_total,"
-							  " due_since = u.due_since, days_past_due = u.days, aging_bucket = u.bucket,"
-							  " segment = u.segment, state = u.state, next_action_at = u.next_action_at,"
-							  " cadence_anchor = u.anchor, cadence_step = u.step, last_posted_at = u.last_posted_at,"
-							  " last_payment_at = u.last_payment_at, last_payment_amount = u.last_payment_amount,"
-							  " last_charge_at = u.last_charge_at, fifo_from = u.fifo_from, fifo_to = u.fifo_to,"
-							  " paid_on_time = a.paid_on_time + u.paid_on_time, paid_late = a.paid_late + u.paid_late,"
-							  " updated_at = u.last_posted_at"
-							  " FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
-							  "  AS u(patient_id, balance, charges_total, due_since, days, bucket, segment, state,"
-							  "       next_action_at, anchor, step, last_posted_at, last_payment_at,"
-							  "       last_payment_amount, last_charge_at, fifo_from, fifo_to, paid_on_time, paid_late)"
-							  " WHERE a.practice_id = $1 AND a.patient_id = u.patient_id", N_WRITE_COLUMNS + 1, write_types);
-	settle_outbox_plan = prepare_kept(
+								" ORDER BY patient_id COLLATE \"C\", posted_at, entry_id", 2, key_types, options);
+	p->write = prepare_kept(psprintf("UPDATE collect.account AS a SET %s"
+									 " FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+									 "  $16, $17, $18, $19, $20) AS u(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10,"
+									 "  c11, c12, c13, c14, c15, c16, c17, c18)"
+									 " WHERE a.practice_id = $1 AND a.patient_id = u.c0 AND a.patient_id = ANY ($2)",
+									 write_set_list(true)),
+							N_WRITE_COLUMNS + 1, write_types, options);
+	p->settle_outbox = prepare_kept(
 									  "UPDATE collect.outbox SET status = 'cancelled', last_error = 'cancelled: balance paid in full'"
-									  " WHERE practice_id = $1 AND patient_id = ANY ($2) AND status = 'queued'", 2, key_types);
-	settle_plan_plan = prepare_kept(
+									  " WHERE practice_id = $1 AND patient_id = ANY ($2) AND status = 'queued'", 2, key_types, options);
+	p->settle_plan = prepare_kept(
 									"UPDATE collect.plan SET status = 'completed'"
 									" WHERE practice_id = $1 AND patient_id = ANY ($2) AND status IN ('active', 'pending_approval')",
-									2, key_types);
+									2, key_types, options);
+}
+
+static void
+prepare_plans(void)
+{
+	Oid			key_types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	Oid			write_types[N_WRITE_COLUMNS + 1];
+
+	if (plans_ready)
+		return;
+	prepare_plan_set(&small_plans, CURSOR_OPT_GENERIC_PLAN);
+	prepare_plan_set(&large_plans, CURSOR_OPT_CUSTOM_PLAN);
+
+	write_types[0] = TEXTOID;
+	for (int c = 0; c < N_WRITE_COLUMNS; c++)
+		write_types[c + 1] = column_types[c];
+	single.lock = prepare_kept("SELECT " ACCOUNT_COLUMNS " FROM collect.account"
+							   " WHERE practice_id = $1 AND patient_id = $2 FOR UPDATE",
+							   2, key_types, CURSOR_OPT_GENERIC_PLAN);
+	single.create = prepare_kept("INSERT INTO collect.account (practice_id, patient_id, updated_at)"
+								 " VALUES ($1, $2, $3) ON CONFLICT (practice_id, patient_id) DO NOTHING",
+								 3, key_types, CURSOR_OPT_GENERIC_PLAN);
+	single.charges = prepare_kept("SELECT patient_id, posted_at, amount FROM collect.ledger"
+								  " WHERE practice_id = $1 AND patient_id = $2 AND kind = 'charge'"
+								  " ORDER BY posted_at, entry_id", 2, key_types, CURSOR_OPT_GENERIC_PLAN);
+	single.write = prepare_kept(psprintf("UPDATE collect.account AS a SET %s"
+										 " WHERE practice_id = $1 AND patient_id = $2", write_set_list(false)),
+								N_WRITE_COLUMNS + 1, write_types, CURSOR_OPT_GENERIC_PLAN);
+	plans_ready = true;
 }
 
 /* A column of values headed for an array parameter */
@@ -184,59 +273,82 @@ ts_or_none(HeapTuple tup, TupleDesc desc, int col)
 	return isnull ? DT_NOBEGIN : DatumGetTimestampTz(d);
 }
 
+/* One locked account row (columns of ACCOUNT_COLUMNS) into *r */
+static void
+read_account_row(HeapTuple tup, TupleDesc desc, AccountRow *r)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (strcmp(SPI_getvalue(tup, desc, 1), r->patient_id) != 0)
+		elog(ERROR, "account lock order does not match the ledger deltas");
+	r->old_balance = numeric_to_cents(SPI_getbinval(tup, desc, 2, &isnull));
+	r->old_charges_total = numeric_to_cents(SPI_getbinval(tup, desc, 3, &isnull));
+	d = SPI_getbinval(tup, desc, 4, &isnull);
+	r->old_has_due = !isnull;
+	r->old_due_since = isnull ? 0 : DatumGetDateADT(d);
+	r->state = SPI_getvalue(tup, desc, 5);
+	d = SPI_getbinval(tup, desc, 6, &isnull);
+	r->has_next_action = !isnull;
+	r->next_action_at = isnull ? 0 : DatumGetTimestampTz(d);
+	r->facts.responded = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+	r->facts.failed_contacts = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
+	r->facts.doubt = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
+	r->facts.asked_for_plan = DatumGetBool(SPI_getbinval(tup, desc, 10, &isnull));
+	r->facts.returned_mail = DatumGetBool(SPI_getbinval(tup, desc, 11, &isnull));
+	d = SPI_getbinval(tup, desc, 12, &isnull);
+	r->has_anchor = !isnull;
+	r->anchor = isnull ? 0 : DatumGetDateADT(d);
+	r->cadence_step = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
+	r->last_posted_at = ts_or_none(tup, desc, 14);
+	r->last_charge_at = ts_or_none(tup, desc, 15);
+	r->last_payment_at = ts_or_none(tup, desc, 16);
+	d = SPI_getbinval(tup, desc, 17, &isnull);
+	r->last_payment = isnull ? 0 : numeric_to_cents(d);
+	d = SPI_getbinval(tup, desc, 18, &isnull);
+	r->fifo_from = isnull ? 0 : numeric_to_cents(d);
+	d = SPI_getbinval(tup, desc, 19, &isnull);
+	r->fifo_to = isnull ? 0 : numeric_to_cents(d);
+}
+
 /* Lock and read the touched accounts; false if some do not exist yet. */
 static bool
-lock_accounts(Datum *args, AccountRow *rows, int n)
+lock_accounts(const UpkeepPlans *plans, Datum *args, AccountRow *rows, int n)
 {
-	TupleDesc	desc;
-
-	if (SPI_execute_plan(lock_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plans->lock, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "locking collect.account failed");
 	if (SPI_processed != (uint64) n)
 	{
 		SPI_freetuptable(SPI_tuptable);
 		return false;
 	}
-	desc = SPI_tuptable->tupdesc;
 	for (int i = 0; i < n; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		AccountRow *r = &rows[i];
-		bool		isnull;
-		Datum		d;
-
-		if (strcmp(SPI_getvalue(tup, desc, 1), r->patient_id) != 0)
-			elog(ERROR, "account lock order does not match the ledger deltas");
-		r->old_balance = numeric_to_cents(SPI_getbinval(tup, desc, 2, &isnull));
-		r->old_charges_total = numeric_to_cents(SPI_getbinval(tup, desc, 3, &isnull));
-		d = SPI_getbinval(tup, desc, 4, &isnull);
-		r->old_has_due = !isnull;
-		r->old_due_since = isnull ? 0 : DatumGetDateADT(d);
-		r->state = SPI_getvalue(tup, desc, 5);
-		d = SPI_getbinval(tup, desc, 6, &isnull);
-		r->has_next_action = !isnull;
-		r->next_action_at = isnull ? 0 : DatumGetTimestampTz(d);
-		r->facts.responded = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
-		r->facts.failed_contacts = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
-		r->facts.doubt = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
-		r->facts.asked_for_plan = DatumGetBool(SPI_getbinval(tup, desc, 10, &isnull));
-		r->facts.returned_mail = DatumGetBool(SPI_getbinval(tup, desc, 11, &isnull));
-		d = SPI_getbinval(tup, desc, 12, &isnull);
-		r->has_anchor = !isnull;
-		r->anchor = isnull ? 0 : DatumGetDateADT(d);
-		r->cadence_step = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
-		r->last_posted_at = ts_or_none(tup, desc, 14);
-		r->last_charge_at = ts_or_none(tup, desc, 15);
-		r->last_payment_at = ts_or_none(tup, desc, 16);
-		d = SPI_getbinval(tup, desc, 17, &isnull);
-		r->last_payment = isnull ? 0 : numeric_to_cents(d);
-		d = SPI_getbinval(tup, desc, 18, &isnull);
-		r->fifo_from = isnull ? 0 : numeric_to_cents(d);
-		d = SPI_getbinval(tup, desc, 19, &isnull);
-		r->fifo_to = isnull ? 0 : numeric_to_cents(d);
-	}
+		read_account_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &rows[i]);
 	SPI_freetuptable(SPI_tuptable);
 	return true;
+}
+
+/* Lock and read one account by its key, creating it on first posting. */
+static void
+lock_one_account(Datum practice, TimestampTz created, AccountRow *r)
+{
+	Datum		args[3] = {practice, CStringGetTextDatum(r->patient_id), TimestampTzGetDatum(created)};
+
+	for (int attempt = 0; attempt < 2; attempt++)
+	{
+		if (SPI_execute_plan(single.lock, args, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "locking collect.account failed");
+		if (SPI_processed == 1)
+		{
+			read_account_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, r);
+			SPI_freetuptable(SPI_tuptable);
+			return;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		if (SPI_execute_plan(single.create, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "creating a collect.account row failed");
+	}
+	elog(ERROR, "collect.account row vanished while locked");
 }
 
 /*
@@ -245,7 +357,7 @@ lock_accounts(Datum *args, AccountRow *rows, int n)
  * credits applied (charges_total - balance) stay inside that span and no
  * charge arrives out of posting order, due_since cannot move. Only a
  * payment that finishes the oldest charge, a reversal that re-opens an
- * older one, or a back-dated charge needs the ledger (recompute_due_dates).
+ * older one, or a back-dated charge needs the ledger (apply_charges).
  */
 static void
 apply_delta(AccountRow *r, pg_tz *tz)
@@ -287,22 +399,17 @@ apply_delta(AccountRow *r, pg_tz *tz)
 	}
 }
 
-/* FIFO over the charges of every account that needs it, in one read */
+/*
+ * FIFO over the charges in SPI_tuptable (grouped by patient in the order of
+ * rows, posting order within) for every row that needs it.
+ */
 static void
-recompute_due_dates(Datum practice, AccountRow *rows, int n, pg_tz *tz)
+apply_charges(AccountRow *rows, int n, pg_tz *tz)
 {
-	Datum		args[2];
-	int			row = 0;
+	TupleDesc	desc = SPI_tuptable->tupdesc;
 	uint64		i = 0;
-	TupleDesc	desc;
 
-	args[0] = practice;
-	args[1] = patient_ids_array(rows, n, needs_fifo);
-	if (SPI_execute_plan(charges_plan, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "reading ledger charges failed");
-	desc = SPI_tuptable->tupdesc;
-
-	for (row = 0; row < n; row++)
+	for (int row = 0; row < n; row++)
 	{
 		AccountRow *r = &rows[row];
 		Cents		credits_applied = r->charges_total - r->balance;
@@ -311,7 +418,6 @@ recompute_due_dates(Datum practice, AccountRow *rows, int n, pg_tz *tz)
 		if (!r->needs_fifo)
 			continue;
 		r->has_due = false;
-		/* charges come grouped by patient in the same order as rows */
 		for (; i < SPI_processed; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];
@@ -422,11 +528,11 @@ derive_and_collect(AccountRow *r, pg_tz *tz, Column *cols, int i)
 }
 
 static pg_tz *
-practice_timezone(Datum practice)
+practice_timezone(const UpkeepPlans *plans, Datum practice)
 {
 	pg_tz	   *tz;
 
-	if (SPI_execute_plan(tz_plan, &practice, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute_plan(plans->tz, &practice, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "ledger rows for a practice that does not exist");
 	tz = timezone_lookup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	SPI_freetuptable(SPI_tuptable);
@@ -438,9 +544,6 @@ practice_timezone(Datum practice)
 void
 account_upkeep(PatientDelta **deltas, int n)
 {
-	static const Oid column_types[N_WRITE_COLUMNS] = {TEXTOID, NUMERICOID, NUMERICOID, DATEOID, INT4OID,
-		TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, DATEOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	NUMERICOID, TIMESTAMPTZOID, NUMERICOID, NUMERICOID, INT4OID, INT4OID};
 	const char *sep = strchr(deltas[0]->key, '\x1f');
 	Datum		practice = PointerGetDatum(cstring_to_text_with_len(deltas[0]->key, sep - deltas[0]->key));
 	AccountRow *rows = palloc0(sizeof(AccountRow) * n);
@@ -449,9 +552,11 @@ account_upkeep(PatientDelta **deltas, int n)
 	pg_tz	   *tz;
 	bool		any_fifo = false,
 				any_settled = false;
+	const UpkeepPlans *plans;
 
 	prepare_plans();
-	tz = practice_timezone(practice);
+	plans = n <= SMALL_STATEMENT ? &small_plans : &large_plans;
+	tz = practice_timezone(plans, practice);
 	for (int i = 0; i < n; i++)
 	{
 		rows[i].delta = deltas[i];
@@ -461,11 +566,13 @@ account_upkeep(PatientDelta **deltas, int n)
 	args[0] = practice;
 	args[1] = patient_ids_array(rows, n, NULL);
 	args[2] = TimestampTzGetDatum(deltas[0]->last_posted_at);
-	if (!lock_accounts(args, rows, n))
+	if (n == 1)
+		lock_one_account(practice, deltas[0]->last_posted_at, &rows[0]);
+	else if (!lock_accounts(plans, args, rows, n))
 	{
-		if (SPI_execute_plan(create_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		if (SPI_execute_plan(plans->create, args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "creating collect.account rows failed");
-		if (!lock_accounts(args, rows, n))
+		if (!lock_accounts(plans, args, rows, n))
 			elog(ERROR, "collect.account rows vanished while locked");
 	}
 
@@ -476,7 +583,14 @@ account_upkeep(PatientDelta **deltas, int n)
 		any_settled |= rows[i].settled_now;
 	}
 	if (any_fifo)
-		recompute_due_dates(practice, rows, n, tz);
+	{
+		Datum		fifo_args[2] = {practice, n == 1 ? CStringGetTextDatum(rows[0].patient_id)
+		: patient_ids_array(rows, n, needs_fifo)};
+
+		if (SPI_execute_plan(n == 1 ? single.charges : plans->charges, fifo_args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "reading ledger charges failed");
+		apply_charges(rows, n, tz);
+	}
 
 	for (int c = 0; c < N_WRITE_COLUMNS; c++)
 		column_init(&cols[c], column_types[c], n);
@@ -486,15 +600,31 @@ account_upkeep(PatientDelta **deltas, int n)
 		if ((i & 1023) == 1023)
 			CHECK_FOR_INTERRUPTS();
 	}
-	for (int c = 0; c < N_WRITE_COLUMNS; c++)
-		args[c + 1] = column_array(&cols[c], n);
-	if (SPI_execute_plan(write_plan, args, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != (uint64) n)
-		elog(ERROR, "writing collect.account failed");
+	if (n == 1)
+	{
+		char		nulls[N_WRITE_COLUMNS + 1];
+
+		nulls[0] = ' ';
+		for (int c = 0; c < N_WRITE_COLUMNS; c++)
+		{
+			args[c + 1] = cols[c].values[0];
+			nulls[c + 1] = cols[c].nulls[0] ? 'n' : ' ';
+		}
+		if (SPI_execute_plan(single.write, args, nulls, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+			elog(ERROR, "writing collect.account failed");
+	}
+	else
+	{
+		for (int c = 0; c < N_WRITE_COLUMNS; c++)
+			args[c + 1] = column_array(&cols[c], n);
+		if (SPI_execute_plan(plans->write, args, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != (uint64) n)
+			elog(ERROR, "writing collect.account failed");
+	}
 
 	if (any_settled)
 	{
 		args[1] = patient_ids_array(rows, n, settled_now);
-		SPI_execute_plan(settle_outbox_plan, args, NULL, false, 0);
-		SPI_execute_plan(settle_plan_plan, args, NULL, false, 0);
+		SPI_execute_plan(plans->settle_outbox, args, NULL, false, 0);
+		SPI_execute_plan(plans->settle_plan, args, NULL, false, 0);
 	}
 }

@@ -4,7 +4,9 @@
 -- or CASCADE from a dependent extension), collect schedules its own jobs.
 -- In any other database pg_cron is optional: the DBA runs the command from
 -- collect.cron_schedule_command() in the cron database, which schedules
--- the same jobs with cron.schedule_in_database.
+-- the same jobs with cron.schedule_in_database. (A NOTICE would not reach
+-- the DBA: CREATE EXTENSION hides notices of install scripts, and a
+-- WARNING would alarm every install that schedules this way on purpose.)
 ------------------------------------------------------------------------
 -- The jobs collect wants: name suffix, schedule, command.
 CREATE FUNCTION @extschema@.cron_jobs(OUT job text, OUT schedule text, OUT command text)
@@ -26,9 +28,6 @@ BEGIN
     FOR j IN SELECT * FROM @extschema@.cron_jobs() LOOP
       PERFORM cron.schedule('collect-' || j.job || '-' || current_database(), j.schedule, j.command);
     END LOOP;
-  ELSE
-    RAISE NOTICE 'pg_cron is not installed in database "%"; collect''s jobs are not scheduled', current_database()
-      USING HINT = 'In the cron database (cron.database_name) run: SELECT collect.cron_schedule_command() here and execute its output there.';
   END IF;
 END
 $cron$;
