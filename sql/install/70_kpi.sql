@@ -231,19 +231,23 @@ HAVING sum(k.payments + k.reversals + k.adjustments + k.write_offs) > 0;
 -- due_since as of the practice's local today; every bucket is listed.
 ------------------------------------------------------------------------
 CREATE VIEW @extschema@.ar_aging AS
-SELECT p.practice_id, b.bucket, COALESCE(x.accounts, 0) AS accounts, COALESCE(x.balance, 0)::numeric(14,2) AS balance
+SELECT p.practice_id, y.bucket, y.accounts, y.balance
   FROM @extschema@.practice p
-  CROSS JOIN (VALUES (1, '0-30'), (2, '31-60'), (3, '61-90'), (4, '91-120'), (5, '120+')) AS b(ord, bucket)
-  LEFT JOIN LATERAL (
-    SELECT count(*) AS accounts, sum(a.balance) AS balance
-      FROM @extschema@.account a
-     WHERE a.practice_id = p.practice_id AND a.balance > 0
-       AND CASE WHEN (now() AT TIME ZONE p.timezone)::date - COALESCE(a.due_since, (now() AT TIME ZONE p.timezone)::date) <= 30 THEN 1
-                WHEN (now() AT TIME ZONE p.timezone)::date - a.due_since <= 60 THEN 2
-                WHEN (now() AT TIME ZONE p.timezone)::date - a.due_since <= 90 THEN 3
-                WHEN (now() AT TIME ZONE p.timezone)::date - a.due_since <= 120 THEN 4
-                ELSE 5 END = b.ord
-  ) x ON true;
+  CROSS JOIN LATERAL (
+    SELECT b.bucket, COALESCE(x.accounts, 0) AS accounts, COALESCE(x.balance, 0)::numeric(14,2) AS balance
+      FROM (VALUES (1, '0-30'), (2, '31-60'), (3, '61-90'), (4, '91-120'), (5, '120+')) AS b(ord, bucket)
+      LEFT JOIN (
+        SELECT CASE WHEN t.today - COALESCE(a.due_since, t.today) <= 30 THEN 1
+                    WHEN t.today - a.due_since <= 60 THEN 2
+                    WHEN t.today - a.due_since <= 90 THEN 3
+                    WHEN t.today - a.due_since <= 120 THEN 4
+                    ELSE 5 END AS ord,
+               count(*) AS accounts, sum(a.balance) AS balance
+          FROM (SELECT (now() AT TIME ZONE p.timezone)::date AS today) t
+          JOIN @extschema@.account a ON a.practice_id = p.practice_id AND a.balance > 0
+         GROUP BY 1
+      ) x ON x.ord = b.ord
+  ) y;
 
 ------------------------------------------------------------------------
 -- kpi_channel_effectiveness: per practice, channel and cadence step, over
