@@ -47,7 +47,8 @@ CREATE TRIGGER ledger_account_kpi AFTER INSERT ON @extschema@.ledger
   REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.kpi_ledger_rollup();
 
--- Contact rollup (src/kpi_rollup.c); the argument names the rollup.
+-- Contact, event and promise rollups (src/kpi_rollup.c); the argument
+-- names the rollup.
 CREATE FUNCTION @extschema@.kpi_rollup() RETURNS trigger
   AS 'MODULE_PATHNAME', 'kpi_rollup' LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
