@@ -78,6 +78,11 @@ SELECT posted, patient_responsibility
   FROM collect.import_835('era', regexp_replace(translate(:'managed', '*:~', '|}' || chr(10)), E'\n', E'\n    ', 'g'))
  WHERE record = 'claim';
 
+-- the ISA declares '~' but the segments end with new lines (CRLF): read by lines, with a warning
+SELECT record, posted, patient_responsibility, note
+  FROM collect.import_835('era', substr(:'managed', 1, 106) || replace(substr(:'managed', 107), '~', E'\r\n'))
+ WHERE record IN ('claim', 'warning');
+
 ------------------------------------------------------------------------
 -- synthetic remittances: reversals, denials with PR, negative PR
 ------------------------------------------------------------------------
@@ -106,6 +111,10 @@ SELECT segment, patient_id, claim_status, patient_responsibility, posted, note
        'CLP*P200*4*50*0*50*12*ICN2~NM1*QC*1*ROE*RICHARD****MI*M2~CAS*PR*204*50~' ||
        'CLP*P100*2*0*0**12*ICN3~CAS*PR*1*-5~' ||
        'CLP*P300*25*900*0*0*12*ICN4~CAS*CO*45*900~'));
+-- a reversal sent with positive amounts still takes back (P200's denial above)
+SELECT segment, patient_id, claim_status, patient_responsibility, posted, note
+  FROM collect.import_835('syn', pg_temp.era('T4', 'CLP*P200*22*50*0*50*12*ICN2~NM1*QC*1*ROE*RICHARD~CAS*PR*204*50~'))
+ WHERE record = 'claim';
 SELECT patient_id, balance FROM collect.account WHERE practice_id = 'syn' ORDER BY 1;
 -- a repost of a claim with a different amount is refused and posts nothing
 SELECT count(*) AS entries_before FROM collect.ledger \gset

@@ -121,3 +121,15 @@ SELECT collect.explain_balance('p1', 'nobody');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 INSERT INTO collect.patient (practice_id, patient_id, first_name) VALUES ('p1', 'cy', 'Cy');
 SELECT collect.explain_balance('p1', 'cy');
+
+-- an opt-out keeps the one STOP confirmation queued before it, and cancels the rest on that channel
+SELECT collect.enqueue_message('p1', 'bo', 'sms', 'opt_out_confirmation:1', 'rebook', NULL, '2026-09-01 15:00Z', '2026-09-01 15:00Z') > 0 AS confirmation;
+SELECT collect.enqueue_message('p1', 'bo', 'sms', 'notice:other', 'rebook', NULL, '2026-09-01 15:00Z', '2026-09-01 15:00Z') > 0 AS notice;
+SELECT collect.record_event('p1', 'bo', 'opt_out', '{"channel": "sms"}', '2026-09-01 15:05Z') > 0 AS recorded;
+SELECT step, status FROM collect.outbox WHERE patient_id = 'bo' AND channel = 'sms' AND created_at >= '2026-09-01' ORDER BY message_id;
+
+-- explain_balance in the patient's language
+INSERT INTO collect.patient (practice_id, patient_id, first_name, language) VALUES ('p1', 'eva', 'Eva', 'es');
+INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, posted_at, service_date, billed_amount, insurance_paid, note)
+VALUES ('p1', 'eva', 'e1', 'charge', 75.00, '2026-03-02 15:00Z', '2026-02-27', 200.00, 125.00, 'never read out');
+SELECT collect.explain_balance('p1', 'eva');

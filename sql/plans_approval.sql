@@ -31,7 +31,7 @@ SELECT collect.create_plan('p1', 'pt6', NULL, NULL, '2026-01-19 15:00Z') AS old_
 SELECT p.patient_id, p.total, p.installments, p.status, p.approved_by, p.approval_note, a.state
   FROM collect.plan p JOIN collect.account a USING (practice_id, patient_id) ORDER BY p.plan_id;
 -- a plan_approval task for each pending plan, nothing for the others
-SELECT patient_id, kind, status, due_at, summary LIKE 'Approve or change the plan of % payments for $%' AS says_what
+SELECT patient_id, kind, status, due_at, summary LIKE '%Recommend approving or changing the plan of % payments for $%' AS says_what
   FROM collect.task ORDER BY task_id;
 -- active plans got a confirmation message, pending ones none
 SELECT patient_id, channel, template, step FROM collect.outbox ORDER BY message_id;
@@ -43,6 +43,12 @@ SELECT state FROM collect.account WHERE patient_id = 'pt2';
 SELECT status, closed_by FROM collect.task WHERE patient_id = 'pt2';
 SELECT template, step FROM collect.outbox WHERE patient_id = 'pt2';
 SELECT action, actor FROM collect.audit_log WHERE patient_id = 'pt2' ORDER BY audit_id;
+
+-- approved after its first due date came too close: the due dates move on (same day, same amounts)
+SELECT seq, due_date, amount FROM collect.installment WHERE plan_id = 4 ORDER BY seq LIMIT 2;
+SELECT collect.approve_plan(4, 'manager.mary', '2026-01-14 16:00Z');
+SELECT seq, due_date, amount FROM collect.installment WHERE plan_id = 4 ORDER BY seq;
+SELECT first_due, status FROM collect.plan WHERE plan_id = 4;
 
 -- errors (each followed by its SQLSTATE)
 SELECT collect.approve_plan(2, 'manager.mary', '2026-01-11 16:00Z');   -- already active

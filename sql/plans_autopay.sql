@@ -71,7 +71,7 @@ SELECT message_id AS ann2b FROM collect.outbox WHERE step = 'plan:1:2:charge:2' 
 SELECT collect.record_charge_result('p1', :ann2, false, NULL, 'late answer to the old attempt', '2026-03-10 13:06Z');
 SELECT collect.record_charge_result('p1', :ann2b, false, NULL, 'insufficient_funds', '2026-03-10 13:07Z');
 SELECT seq, status, attempts, charge_after, missed_at, last_error FROM collect.installment WHERE plan_id = 1 AND seq = 2;
-SELECT kind, status, due_at, summary LIKE '%failed 2 times (insufficient_funds)%' AS says_why FROM collect.task;
+SELECT kind, status, due_at, summary LIKE '%Recommend a call to update the card or take the payment: autopay for installment 2 of plan 1 ($100.00) failed 2 times (insufficient_funds).' AS says_why FROM collect.task;
 SELECT template, step FROM collect.outbox WHERE step = 'plan:1:2:failed';
 SELECT status FROM collect.plan WHERE plan_id = 1;
 
@@ -87,6 +87,10 @@ SELECT collect.plans_tick('2026-04-10 13:03Z') AS same_as_of_again;
 SELECT status, ended_at FROM collect.plan WHERE plan_id = 1;
 SELECT balance, state, next_action_at, cadence_step FROM collect.account WHERE patient_id = 'ann';
 SELECT template, step, status FROM collect.outbox WHERE step = 'plan:1:defaulted';
+-- the clock's cadence pass takes the account from there, at its firmest step
+SELECT collect.tick('2026-04-10 14:00Z') AS cadence_actions;
+SELECT channel, template, status FROM collect.outbox WHERE patient_id = 'ann' AND step LIKE 'cadence:%';
+SELECT state, cadence_step FROM collect.account WHERE patient_id = 'ann';
 SELECT count(*) FILTER (WHERE status = 'queued') AS queued_plan_rows_left
   FROM collect.outbox WHERE patient_id = 'ann' AND step LIKE 'plan:1:%' AND step NOT LIKE '%defaulted';
 
@@ -111,10 +115,17 @@ SELECT collect.record_charge_result('p1', :cy1, false, NULL, 'processing_error',
 SELECT charge_after, charge_after AT TIME ZONE 'America/New_York' AS local_retry FROM collect.installment WHERE plan_id = :cy_plan;
 SELECT collect.plans_tick('2026-03-09 14:59Z') AS at_47h59m, collect.plans_tick('2026-03-09 15:00Z') AS at_48h;
 
+-- the plan is cancelled while its retry is out: a late failure changes nothing, no task, no message
+SELECT message_id AS cy2 FROM collect.outbox WHERE step = 'plan:' || :cy_plan || ':1:charge:2' \gset
+SELECT collect.cancel_plan(:cy_plan, 'front.desk', '2026-03-09 15:01Z');
+SELECT collect.record_charge_result('p1', :cy2, false, NULL, 'card_declined', '2026-03-09 15:02Z');
+SELECT status, attempts, missed_at, last_error FROM collect.installment WHERE plan_id = :cy_plan;
+SELECT count(*) AS cy_tasks FROM collect.task WHERE patient_id = 'cy';
+
 -- errors (each followed by its SQLSTATE)
 SELECT collect.record_charge_result('p1', 999999, true, 'x', NULL, '2026-04-10 13:03Z');   -- unknown message
 \echo :LAST_ERROR_SQLSTATE
-SELECT message_id AS sms FROM collect.outbox WHERE channel = 'sms' LIMIT 1 \gset
+SELECT message_id AS sms FROM collect.outbox WHERE channel = 'sms' ORDER BY message_id LIMIT 1 \gset
 SELECT collect.record_charge_result('p1', :sms, true, 'x', NULL, '2026-04-10 13:03Z');     -- not a charge
 \echo :LAST_ERROR_SQLSTATE
 SELECT collect.record_charge_result('p1', :sms, NULL, 'x', NULL, '2026-04-10 13:03Z');     -- null

@@ -21,17 +21,17 @@ INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, 
 
 -- a reduction: $200 off as an adjustment; the live plan is replaced with as many installments as it had left
 SELECT collect.create_plan('p1', 'ann', NULL, NULL, '2025-09-01 18:00Z') AS ann_plan;
-SELECT collect.hardship_approved('p1', 'ann', '{"outcome": "reduction", "amount": 200}', '2025-09-10 18:00Z') AS ann_hardship;
+SELECT collect.record_event('p1', 'ann', 'hardship_approved', '{"outcome": "reduction", "amount": 200}', '2025-09-10 18:00Z') AS ann_hardship;
 SELECT kind, amount, method, external_id FROM collect.ledger WHERE patient_id = 'ann' AND kind <> 'charge';
 SELECT plan_id, total, installments, status, source, approved_by FROM collect.plan WHERE patient_id = 'ann' ORDER BY plan_id;
 SELECT outcome, adjustment, plan_id, review_at, review_at AT TIME ZONE 'America/Denver' AS local_review FROM collect.hardship WHERE patient_id = 'ann';
 SELECT balance, state FROM collect.account WHERE patient_id = 'ann';
 
 -- a longer term: twice the tier count by default, or as given
-SELECT collect.hardship_approved('p1', 'bob', '{"outcome": "longer_term"}', '2025-09-10 18:00Z') AS bob_default;
-SELECT collect.hardship_approved('p1', 'cy', '{"outcome": "longer_term", "installments": 10, "months": 12}', '2025-09-10 18:00Z') AS cy_given;
+SELECT collect.record_event('p1', 'bob', 'hardship_approved', '{"outcome": "longer_term"}', '2025-09-10 18:00Z') AS bob_default;
+SELECT collect.record_event('p1', 'cy', 'hardship_approved', '{"outcome": "longer_term", "installments": 10, "months": 12}', '2025-09-10 18:00Z') AS cy_given;
 -- a lower minimum: floor(balance / minimum) installments, so each is at least the minimum
-SELECT collect.hardship_approved('p1', 'dee', '{"outcome": "lower_minimum", "minimum": "45.00"}', '2025-09-10 18:00Z') AS dee_minimum;
+SELECT collect.record_event('p1', 'dee', 'hardship_approved', '{"outcome": "lower_minimum", "minimum": "45.00"}', '2025-09-10 18:00Z') AS dee_minimum;
 SELECT p.patient_id, p.total, p.installments, p.status, p.approved_by, min(i.amount) AS smallest, max(i.amount) AS largest
   FROM collect.plan p JOIN collect.installment i USING (practice_id, plan_id)
  WHERE p.source = 'hardship' GROUP BY p.practice_id, p.plan_id ORDER BY p.plan_id;
@@ -46,20 +46,20 @@ SELECT collect.plans_tick('2026-03-10 15:00Z') AS at_review;
 SELECT patient_id, kind, status FROM collect.task WHERE kind = 'hardship_review' ORDER BY task_id;
 SELECT collect.plans_tick('2026-03-10 15:00Z') AS same_as_of_again;
 
--- hardship errors (each followed by its SQLSTATE)
-SELECT collect.hardship_approved('p1', 'fay', '{"outcome": "holiday"}', '2025-09-10 18:00Z');
+-- hardship errors, through record_event (each followed by its SQLSTATE)
+SELECT collect.record_event('p1', 'fay', 'hardship_approved', '{"outcome": "holiday"}', '2025-09-10 18:00Z');
 \echo :LAST_ERROR_SQLSTATE
-SELECT collect.hardship_approved('p1', 'fay', '{"outcome": "reduction"}', '2025-09-10 18:00Z');
+SELECT collect.record_event('p1', 'fay', 'hardship_approved', '{"outcome": "reduction"}', '2025-09-10 18:00Z');
 \echo :LAST_ERROR_SQLSTATE
-SELECT collect.hardship_approved('p1', 'fay', '{"outcome": "reduction", "amount": 300.01}', '2025-09-10 18:00Z');
+SELECT collect.record_event('p1', 'fay', 'hardship_approved', '{"outcome": "reduction", "amount": 300.01}', '2025-09-10 18:00Z');
 \echo :LAST_ERROR_SQLSTATE
-SELECT collect.hardship_approved('p1', 'fay', '{"outcome": "longer_term", "months": 13}', '2025-09-10 18:00Z');
+SELECT collect.record_event('p1', 'fay', 'hardship_approved', '{"outcome": "longer_term", "months": 13}', '2025-09-10 18:00Z');
 \echo :LAST_ERROR_SQLSTATE
-SELECT collect.hardship_approved('p1', 'nobody', '{"outcome": "longer_term"}', '2025-09-10 18:00Z');
+SELECT collect.record_event('p1', 'nobody', 'hardship_approved', '{"outcome": "longer_term"}', '2025-09-10 18:00Z');
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS fay_hardships FROM collect.hardship WHERE patient_id = 'fay';
 -- a reduction to zero leaves nothing to plan
-SELECT collect.hardship_approved('p1', 'fay', '{"outcome": "reduction", "amount": 300}', '2025-09-10 18:00Z') IS NOT NULL AS fay_cleared;
+SELECT collect.record_event('p1', 'fay', 'hardship_approved', '{"outcome": "reduction", "amount": 300}', '2025-09-10 18:00Z') IS NOT NULL AS fay_cleared;
 SELECT balance, state FROM collect.account WHERE patient_id = 'fay';
 
 -- settlements: documented attempts for eve and gus (2 each), none for others
@@ -76,7 +76,7 @@ SELECT template, step FROM collect.outbox WHERE patient_id = 'gus';
 -- above settlement_approval_above ($500): approval first
 SELECT collect.offer_settlement('p1', 'eve', NULL, '2025-12-01 18:00Z') AS eve_offer \gset
 SELECT balance, discount_pct, discount, amount, status FROM collect.settlement WHERE patient_id = 'eve';
-SELECT kind, status, summary LIKE '%Approve a settlement of $350.01 for $500.01 (30% off%' AS says_what FROM collect.task WHERE patient_id = 'eve';
+SELECT kind, status, summary LIKE '%Recommend approving a settlement of $350.01 for $500.01 (30% off, settlement %' AS says_what FROM collect.task WHERE patient_id = 'eve';
 SELECT count(*) AS eve_offer_messages FROM collect.outbox WHERE patient_id = 'eve' AND template = 'settlement_offer';
 SELECT collect.approve_settlement(:eve_offer, 'manager.mary', '2025-12-02 18:00Z');
 SELECT status, approved_by FROM collect.settlement WHERE patient_id = 'eve';

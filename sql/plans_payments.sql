@@ -69,7 +69,7 @@ INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, 
   VALUES ('p1', 'cy', 'c-p2', 'payment', 200.00, '2026-02-15 17:00:30Z');
 SELECT status FROM collect.plan WHERE plan_id = :cy_plan;
 SELECT count(*) FILTER (WHERE status = 'queued') AS queued_left,
-       count(*) FILTER (WHERE status = 'cancelled' AND step LIKE 'plan:%') AS plan_rows_cancelled
+       count(*) FILTER (WHERE status = 'cancelled' AND step LIKE '%plan:%') AS plan_rows_cancelled
   FROM collect.outbox WHERE patient_id = 'cy';
 SELECT collect.plans_tick('2026-02-15 17:05Z') AS settles_the_rest;
 SELECT seq, status, paid_amount, paid_by FROM collect.installment WHERE plan_id = :cy_plan ORDER BY seq;
@@ -101,6 +101,17 @@ INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, 
 SELECT collect.plans_tick('2026-01-09 18:05Z') AS completes;
 SELECT status FROM collect.plan WHERE plan_id = :eve_plan;
 SELECT balance, state FROM collect.account WHERE patient_id = 'eve';
+
+-- a payment posted with a later posted_at counts from that time on, not before (fay's first
+-- installment was missed by the March ticks above; the clock may be replayed earlier)
+INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, posted_at)
+  VALUES ('p1', 'fay', 'f-p2', 'payment', 38.34, '2026-01-25 18:00Z');
+SELECT collect.plans_tick('2026-01-24 18:00Z') AS before_it_counts;
+SELECT i.seq, i.status FROM collect.installment i JOIN collect.plan p USING (practice_id, plan_id) WHERE p.patient_id = 'fay' AND i.seq = 1;
+SELECT settle_pending FROM collect.plan WHERE patient_id = 'fay';
+SELECT collect.plans_tick('2026-01-25 18:00Z') AS when_it_counts;
+SELECT i.seq, i.status, i.paid_by FROM collect.installment i JOIN collect.plan p USING (practice_id, plan_id) WHERE p.patient_id = 'fay' AND i.seq = 1;
+SELECT settle_pending FROM collect.plan WHERE patient_id = 'fay';
 
 -- money: the ledger and the accounts agree after everything above
 SELECT bool_and(a.balance = (SELECT sum(CASE WHEN l.kind IN ('charge', 'refund', 'reversal') THEN l.amount ELSE -l.amount END)

@@ -52,18 +52,17 @@ typedef struct AccountRow
 #define N_WRITE_COLUMNS 19
 
 /*
- * Each statement is prepared twice: with a generic plan, kept for small
- * statements (a single-row INSERT must not pay for planning), and with a
- * custom plan made for each large one (a COPY), whose planner then sees
- * the real number of accounts. The function's planner settings (see
- * 10_ledger.sql) keep both on index lookups by (practice_id, patient_id).
+ * A statement that touches one account (a single-row INSERT, the common
+ * case) runs statements by the full primary key, with generic plans kept
+ * for the backend's life: their only sensible plan is the primary key, so
+ * they cannot degrade whatever the statistics were when they were made.
+ * A statement that touches several accounts (a COPY, a multi-row INSERT)
+ * runs bulk statements over arrays with a custom plan made for each, so
+ * the planner sees how many accounts there really are.
  */
-#define SMALL_STATEMENT 8
-
 typedef struct UpkeepPlans
 {
-	SPIPlanPtr	tz,
-				lock,
+	SPIPlanPtr	lock,
 				create,
 				charges,
 				write,
@@ -71,13 +70,13 @@ typedef struct UpkeepPlans
 				settle_plan;
 } UpkeepPlans;
 
-static UpkeepPlans small_plans,
-			large_plans;
+static UpkeepPlans bulk;
 
 /* One account by its full key: always the primary key, whatever the statistics */
 typedef struct SinglePlans
 {
-	SPIPlanPtr	lock,
+	SPIPlanPtr	tz,
+				lock,
 				create,
 				charges,
 				write;
@@ -152,7 +151,6 @@ prepare_plan_set(UpkeepPlans *p, int options)
 		DATEARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, NUMERICARRAYOID,
 	TIMESTAMPTZARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
 
-	p->tz = prepare_kept("SELECT timezone FROM collect.practice WHERE practice_id = $1", 1, key_types, options);
 	p->lock = prepare_kept("SELECT " ACCOUNT_COLUMNS " FROM collect.account"
 						   " WHERE practice_id = $1 AND patient_id = ANY ($2)"
 						   " ORDER BY patient_id COLLATE \"C\" FOR UPDATE", 2, key_types, options);
@@ -168,7 +166,7 @@ prepare_plan_set(UpkeepPlans *p, int options)
 									 " FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
 									 "  $16, $17, $18, $19, $20) AS u(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10,"
 									 "  c11, c12, c13, c14, c15, c16, c17, c18)"
-									 " WHERE a.practice_id = $1 AND a.patient_id = u.c0 AND a.patient_id = ANY ($2)",
+									 " WHERE a.practice_id = $1 AND a.patient_id = u.c0",
 									 write_set_list(true)),
 							N_WRITE_COLUMNS + 1, write_types, options);
 	p->settle_outbox = prepare_kept(
@@ -188,12 +186,13 @@ prepare_plans(void)
 
 	if (plans_ready)
 		return;
-	prepare_plan_set(&small_plans, CURSOR_OPT_GENERIC_PLAN);
-	prepare_plan_set(&large_plans, CURSOR_OPT_CUSTOM_PLAN);
+	prepare_plan_set(&bulk, CURSOR_OPT_CUSTOM_PLAN);
 
 	write_types[0] = TEXTOID;
 	for (int c = 0; c < N_WRITE_COLUMNS; c++)
 		write_types[c + 1] = column_types[c];
+	single.tz = prepare_kept("SELECT timezone FROM collect.practice WHERE practice_id = $1",
+							 1, key_types, CURSOR_OPT_GENERIC_PLAN);
 	single.lock = prepare_kept("SELECT " ACCOUNT_COLUMNS " FROM collect.account"
 							   " WHERE practice_id = $1 AND patient_id = $2 FOR UPDATE",
 							   2, key_types, CURSOR_OPT_GENERIC_PLAN);
@@ -528,11 +527,11 @@ derive_and_collect(AccountRow *r, pg_tz *tz, Column *cols, int i)
 }
 
 static pg_tz *
-practice_timezone(const UpkeepPlans *plans, Datum practice)
+practice_timezone(Datum practice)
 {
 	pg_tz	   *tz;
 
-	if (SPI_execute_plan(plans->tz, &practice, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute_plan(single.tz, &practice, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "ledger rows for a practice that does not exist");
 	tz = timezone_lookup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	SPI_freetuptable(SPI_tuptable);
@@ -555,8 +554,8 @@ account_upkeep(PatientDelta **deltas, int n)
 	const UpkeepPlans *plans;
 
 	prepare_plans();
-	plans = n <= SMALL_STATEMENT ? &small_plans : &large_plans;
-	tz = practice_timezone(plans, practice);
+	plans = &bulk;
+	tz = practice_timezone(practice);
 	for (int i = 0; i < n; i++)
 	{
 		rows[i].delta = deltas[i];

@@ -139,6 +139,8 @@ choose_channel(const CadenceFacts *f, int i, CadenceDecision *d)
 			/* phone escalation only after two unanswered digital attempts */
 			set_step(d, f->can_sms ? "sms" : "email", "reminder");
 		}
+		else if (strcmp(d->channel, "voice") == 0 && f->can_voice)
+			set_step(d, "voice", s->template_name);
 		else if (!f->can_call)
 			return false;
 		else
@@ -209,6 +211,12 @@ cadence_decide(const CadenceFacts *f, LocalTimeFn local_time, void *arg, Cadence
 	{
 		d->state = "disputed";
 		wait_until(d, NONE, "open dispute: no outreach until it is resolved");
+		return;
+	}
+	if (f->legal_hold != NULL)
+	{
+		d->state = "paused";
+		wait_until(d, f->legal_hold_until, f->legal_hold);
 		return;
 	}
 	if (f->assistance_open)

@@ -42,10 +42,13 @@ typedef struct CadenceFacts
 	bool		can_sms;		/* consent, phone, not opted out */
 	bool		can_email;
 	bool		can_letter;		/* address good, no returned mail, not opted out */
-	bool		can_call;		/* a phone number */
+	bool		can_call;		/* a phone number (staff call task) */
+	bool		can_voice;		/* voice consent, phone, not opted out, within call caps */
 	int			failed_digital;	/* sms/email attempts since the last response (call steps only) */
 	int			paid_on_time;
 	int			paid_late;
+	const char *legal_hold;		/* reason of a legal hold in force at as_of, or NULL */
+	TimestampTz legal_hold_until;	/* DT_NOBEGIN: until released */
 } CadenceFacts;
 
 typedef struct CadenceDecision

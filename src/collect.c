@@ -3,6 +3,7 @@
  * not a module's own and hands off to each module's Init(); no logic here.
  */
 #include "collect.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -11,5 +12,6 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	WorkerInit();
 	MarkGUCPrefixReserved("collect");
 }

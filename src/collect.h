@@ -97,6 +97,9 @@ typedef struct Policy
 extern void policy_validate(Jsonb *policy);
 extern void policy_load(const char *practice_id, Policy *out);	/* via SPI */
 
+/* audit.c: the operation an append-only guard trigger refuses ("UPDATE", ...) */
+extern const char *refused_change_name(FunctionCallInfo fcinfo, const char *caller);
+
 /* account.c: pure account arithmetic (no SPI, no clock) */
 extern const char *aging_bucket_for(int days_past_due);
 extern int	days_between(DateADT from, DateADT to);

@@ -114,7 +114,43 @@ after_conversation(const ContactFacts *f)
 		f->at < f->last_conversation_at + (TimestampTz) f->call_quiet_days * USECS_PER_DAY;
 }
 
+static bool
+touch_cap(const ContactFacts *f)
+{
+	return f->touch_max_7d > 0 && f->touches_7d >= f->touch_max_7d;
+}
+
+static bool
+confirmed_already(const ContactFacts *f)
+{
+	return f->confirmations_sent > 0;
+}
+
+static bool
+other_channel(const ContactFacts *f)
+{
+	return f->only_channel != NULL && strcmp(f->only_channel, f->channel) != 0 &&
+		!(strcmp(f->only_channel, "voice") == 0 && strcmp(f->channel, "call_task") == 0);
+}
+
+/*
+ * Contact-frequency presets, one row per policy state_preset. The numbers
+ * are ceilings: contact_preset_apply takes the stricter of the preset and
+ * the practice policy. California's Rosenthal Act (Cal. Civ. Code
+ * 1788.17) applies the federal rules to a creditor collecting its own
+ * debts, so the practice itself is bound by Reg F's numbers there.
+ */
+static const FrequencyPreset frequency_presets[] = {
+	{"federal", 7, 7, 0, "Reg F 12 CFR 1006.14(b)(2)"},
+	{"MA", 7, 7, 2, "940 CMR 7.04(1)(f); Reg F 12 CFR 1006.14(b)(2)"},
+	{"CA", 7, 7, 0, "Rosenthal Act, Cal. Civ. Code 1788.17; Reg F 12 CFR 1006.14(b)(2)"},
+};
+
 static const ContactRule contact_rules[] = {
+	{"channel_request", CH_ALL, K_ALL, other_channel,
+	"the patient asked to be contacted on another channel only", "HIPAA 45 CFR 164.522(b)"},
+	{"confirmation_sent", CH_ALL, K_CONFIRM, confirmed_already,
+	"the one confirmation of this opt-out was already sent", "TCPA, 47 CFR 64.1200(a)(10)"},
 	{"no_address", CH_ALL, K_ALL, no_address,
 	"no phone, e-mail or good postal address for this channel", "contact data"},
 	{"no_consent", CH_SMS | CH_VOICE | CH_EMAIL, K_COLLECTION | K_NOTICE, no_consent,
@@ -123,14 +159,14 @@ static const ContactRule contact_rules[] = {
 	"the patient opted out of this channel", "TCPA; Reg F 1006.6(e)"},
 	{"quiet_hours", CH_ALL, K_ALL, outside_hours,
 	"outside the patient's local contact hours", "Reg F 12 CFR 1006.6(b)(1)(i)"},
-	{"legal_hold", CH_ALL, K_COLLECTION | K_NOTICE, legal_hold,
-	"a legal hold stops all outreach", "compliance hold"},
 	{"balance_paid", CH_ALL, K_COLLECTION, below_minimum,
 	"nothing (or less than the minimum) is owed", "policy min_outreach_balance"},
 	{"dispute_open", CH_ALL, K_COLLECTION, dispute,
 	"an open dispute stops outreach on this balance", "FDCPA; Reg F 1006.34"},
 	{"assistance_open", CH_ALL, K_COLLECTION, assistance,
 	"a financial-assistance request pauses collection", "IRS 501(r)(6)"},
+	{"legal_hold", CH_ALL, K_COLLECTION | K_NOTICE, legal_hold,
+	"a legal hold stops all outreach", NULL},
 	{"hardship", CH_ALL, K_COLLECTION, hardship,
 	"hardship support is in force", "policy hardship_support_months"},
 	{"placed", CH_ALL, K_COLLECTION, placed,
@@ -138,9 +174,11 @@ static const ContactRule contact_rules[] = {
 	{"paused", CH_ALL, K_COLLECTION, paused,
 	"collection on this account is paused", "account paused_until"},
 	{"call_cap_7d", CH_CALLS, K_ALL, call_cap,
-	"the call attempts allowed in 7 days are used up", "Reg F 1006.14(b)(2)"},
+	"the call attempts allowed in 7 days are used up", NULL},
 	{"call_after_conversation", CH_CALLS, K_ALL, after_conversation,
-	"no calls for 7 days after a conversation", "Reg F 1006.14(b)(2)"},
+	"no calls for 7 days after a conversation", NULL},
+	{"touch_cap_7d", CH_CALLS | CH_SMS, K_COLLECTION, touch_cap,
+	"the calls and texts allowed in 7 days for this debt are used up (Massachusetts: 2)", NULL},
 };
 
 static unsigned
@@ -205,8 +243,34 @@ contact_decide(const ContactFacts *f)
 			d.rule = r->name;
 			d.reason = r->reason;
 			d.source = r->source;
+			if (r->blocks == legal_hold && f->hold_reason != NULL)
+				d.reason = f->hold_reason;
+			if (d.source == NULL)
+				d.source = r->blocks == legal_hold ? "legal hold (collect.legal_hold)" :
+					f->frequency_source ? f->frequency_source : "Reg F 12 CFR 1006.14(b)(2)";
 			return d;
 		}
 	}
 	return d;
+}
+
+const FrequencyPreset *
+frequency_preset(const char *name)
+{
+	for (size_t i = 0; i < lengthof(frequency_presets); i++)
+		if (name != NULL && strcmp(frequency_presets[i].name, name) == 0)
+			return &frequency_presets[i];
+	return &frequency_presets[0];	/* federal: the floor everywhere */
+}
+
+/* the stricter of the preset and the practice's own numbers wins */
+void
+contact_preset_apply(ContactFacts *f, const char *preset, int policy_call_max, int policy_quiet_days)
+{
+	const FrequencyPreset *p = frequency_preset(preset);
+
+	f->call_max_7d = Min(p->call_max_7d, policy_call_max);
+	f->call_quiet_days = Max(p->call_quiet_days, policy_quiet_days);
+	f->touch_max_7d = p->touch_max_7d;
+	f->frequency_source = p->source;
 }

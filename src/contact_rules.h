@@ -40,7 +40,24 @@ typedef struct ContactFacts
 	int			call_max_7d;
 	TimestampTz last_conversation_at;	/* DT_NOBEGIN: none */
 	int			call_quiet_days;
+	/* contact-frequency preset (contact_preset_apply fills these) */
+	const char *frequency_source;	/* the law behind the call and touch caps */
+	int			touches_7d;		/* calls and texts in the 7 days before `at` */
+	int			touch_max_7d;	/* 0: no cap on calls and texts together */
+	const char *hold_reason;	/* plain words of the open legal hold */
+	const char *only_channel;	/* HIPAA confidential-communications request, or NULL */
+	int			confirmations_sent;	/* opt-out confirmations on this channel since the opt-out */
 } ContactFacts;
+
+/* a state's contact-frequency rules as data (contact_rules.c) */
+typedef struct FrequencyPreset
+{
+	const char *name;			/* policy state_preset: federal, MA, CA */
+	int			call_max_7d;	/* call attempts per 7 days per debt */
+	int			call_quiet_days;	/* no calls this many days after a conversation */
+	int			touch_max_7d;	/* calls and texts together per 7 days; 0 none */
+	const char *source;
+} FrequencyPreset;
 
 typedef struct ContactDecision
 {
@@ -51,6 +68,9 @@ typedef struct ContactDecision
 } ContactDecision;
 
 extern ContactDecision contact_decide(const ContactFacts *facts);
+extern const FrequencyPreset *frequency_preset(const char *name);
+extern void contact_preset_apply(ContactFacts *facts, const char *preset, int policy_call_max,
+								 int policy_quiet_days);
 extern bool channel_is_call(const char *channel);
 extern ContactKind contact_kind_from_name(const char *step_kind);
 

@@ -8,6 +8,7 @@
 
 #include "collect.h"
 #include "contact_rules.h"
+#include "holds.h"
 #include "outreach.h"
 
 #define ID_LEN 72
@@ -60,7 +61,30 @@ typedef struct OutreachTarget
 				dispute_open,
 				assistance_open;
 	int			best_hour;		/* -1: unknown */
+	/* compliance: legal holds, confidential-communications request, sources */
+	int			n_holds;
+	LegalHold	holds[MAX_HOLDS];
+	char		only_channel[16];	/* "" none */
+	char	   *only_address;
+	char	   *phone_source;
+	char	   *consent_source;
+	bool		has_validation;
+	DateADT		validation_end;
+	TimestampTz eca_notice_at;
 } OutreachTarget;
+
+/* compliance.c: facts the decisions above recorded, for collect.why */
+extern Jsonb *decision_facts(const OutreachTarget *t, const char *channel, const char *step,
+							 const char *template_name, TimestampTz at, const char *why);
+extern void compliance_load_target(OutreachTarget *t);
+extern int	validation_notice_first_contact(OutreachTarget *t, TimestampTz as_of);
+extern int64 validation_notice_enqueue(OutreachTarget *t, const char *channel, const char *step,
+									   ContactKind kind, TimestampTz as_of);
+extern void eca_notice_sent(const OutreachTarget *t, TimestampTz at);
+extern void decision_attach_task(const char *practice_id, int64 task_id, Jsonb *decision);
+
+/* compliance_sql.c */
+extern EcaDecision eca_check(const OutreachTarget *t, EcaAction action, TimestampTz at);
 
 /* outreach.c */
 extern void outreach_load_target(const char *practice_id, const char *patient_id, OutreachTarget *t);

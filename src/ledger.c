@@ -204,17 +204,8 @@ ledger_before_insert(PG_FUNCTION_ARGS)
 Datum
 ledger_refuse_change(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	const char *what = "change";
+	const char *what = refused_change_name(fcinfo, "ledger_refuse_change");
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "ledger_refuse_change: not called as a trigger");
-	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-		what = "UPDATE";
-	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
-		what = "DELETE";
-	else if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
-		what = "TRUNCATE";
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("collect.ledger is append-only: %s is not allowed", what),

@@ -8,6 +8,7 @@
  */
 #include "collect.h"
 
+#include "storage/proc.h"
 #include "utils/hsearch.h"
 
 #include "dunning.h"
@@ -47,6 +48,14 @@ typedef struct PolicyEntry
 
 static HTAB *policy_cache = NULL;
 static MemoryContext policy_cache_ctx = NULL;
+static LocalTransactionId policy_cache_lxid = InvalidLocalTransactionId;
+
+/* the cache lives in the transaction that made it (an error ends both) */
+static bool
+policy_cache_valid(void)
+{
+	return policy_cache != NULL && policy_cache_lxid == MyProc->lxid;
+}
 
 void
 outreach_cache_begin(void)
@@ -61,17 +70,17 @@ outreach_cache_begin(void)
 	ctl.entrysize = sizeof(PolicyEntry);
 	ctl.hcxt = policy_cache_ctx;
 	policy_cache = hash_create("collect policy cache", 16, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	policy_cache_lxid = MyProc->lxid;
 }
 
 void
 outreach_cache_end(void)
 {
+	if (policy_cache_valid() && policy_cache_ctx != NULL)
+		MemoryContextDelete(policy_cache_ctx);
 	policy_cache = NULL;
-	if (policy_cache_ctx != NULL)
-	{
-		/* the context dies with the transaction anyway; free early when we can */
-		policy_cache_ctx = NULL;
-	}
+	policy_cache_ctx = NULL;
+	policy_cache_lxid = InvalidLocalTransactionId;
 }
 
 Policy *
@@ -81,7 +90,7 @@ outreach_policy(const char *practice_id)
 	bool		found;
 	char		key[ID_LEN];
 
-	if (policy_cache == NULL)
+	if (!policy_cache_valid())
 	{
 		Policy	   *p = palloc(sizeof(Policy));
 
@@ -310,6 +319,7 @@ outreach_load_target(const char *practice_id, const char *patient_id, OutreachTa
 	spi_ctx = MemoryContextSwitchTo(caller);
 	t->policy = outreach_policy(practice_id);
 	MemoryContextSwitchTo(spi_ctx);
+	compliance_load_target(t);
 }
 
 bool
@@ -327,9 +337,10 @@ target_opted_out(const OutreachTarget *t, const char *channel)
 	return false;
 }
 
-/* call attempts in the 7 days before `at`, and the last conversation */
+/* call attempts, and calls plus texts, in the 7 days before `at`, and the last conversation */
 static void
-call_history(const OutreachTarget *t, TimestampTz at, int *calls_7d, TimestampTz *last_conversation)
+call_history(const OutreachTarget *t, TimestampTz at, int *calls_7d, int *touches_7d,
+			 TimestampTz *last_conversation)
 {
 	static const Oid types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
 	Datum		args[3];
@@ -337,11 +348,13 @@ call_history(const OutreachTarget *t, TimestampTz at, int *calls_7d, TimestampTz
 	Datum		d;
 
 	dunning_plan(&plans.calls,
-				 "SELECT count(*) FILTER (WHERE at > $3 - interval '7 days' AND at <= $3"
+				 "SELECT count(*) FILTER (WHERE at > $3 - interval '7 days' AND at <= $3 AND channel <> 'sms'"
 				 "   AND outcome NOT IN ('blocked', 'cancelled', 'conversation'))::int,"
-				 " max(at) FILTER (WHERE outcome = 'conversation' AND at <= $3)"
+				 " max(at) FILTER (WHERE outcome = 'conversation' AND at <= $3),"
+				 " count(*) FILTER (WHERE at > $3 - interval '7 days' AND at <= $3"
+				 "   AND outcome NOT IN ('blocked', 'cancelled', 'conversation'))::int"
 				 " FROM collect.contact_attempt"
-				 " WHERE practice_id = $1 AND patient_id = $2 AND channel IN ('voice', 'call_task')"
+				 " WHERE practice_id = $1 AND patient_id = $2 AND channel IN ('voice', 'call_task', 'sms')"
 				 "   AND at > $3 - interval '61 days'", 3, types);
 	args[0] = CStringGetTextDatum(t->practice_id);
 	args[1] = CStringGetTextDatum(t->patient_id);
@@ -351,7 +364,31 @@ call_history(const OutreachTarget *t, TimestampTz at, int *calls_7d, TimestampTz
 	*calls_7d = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	*last_conversation = isnull ? DT_NOBEGIN : DatumGetTimestampTz(d);
+	*touches_7d = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	SPI_freetuptable(SPI_tuptable);
+}
+
+/* opt-out confirmations queued on a channel since its latest opt-out (TCPA: one at most) */
+static int
+opt_out_confirmations(const OutreachTarget *t, const char *channel)
+{
+	static SPIPlanPtr plan = NULL;
+	static const Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[3] = {CStringGetTextDatum(t->practice_id), CStringGetTextDatum(t->patient_id),
+	CStringGetTextDatum(channel)};
+	bool		isnull;
+	int			n;
+
+	dunning_plan(&plan,
+				 "SELECT count(*)::int FROM collect.outbox m JOIN collect.channel_opt_out o"
+				 "  ON o.practice_id = m.practice_id AND o.patient_id = m.patient_id AND o.channel = m.channel"
+				 " WHERE m.practice_id = $1 AND m.patient_id = $2 AND m.channel = $3 AND o.opted_in_at IS NULL"
+				 "   AND m.step LIKE 'opt\\_out\\_confirmation%' AND m.created_at >= o.opted_out_at", 3, types);
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "counting opt-out confirmations failed");
+	n = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return n;
 }
 
 /* The contact rules for this target, channel and moment. */
@@ -385,17 +422,26 @@ outreach_check(const OutreachTarget *t, const char *channel, ContactKind kind, T
 	f.hardship_open = t->hardship_until != DT_NOBEGIN && t->hardship_until > at;
 	f.placed = strcmp(t->state, "placed") == 0;
 	f.paused_until = t->paused_until;
-	f.call_max_7d = pol->call_max_attempts_7d;
-	f.call_quiet_days = pol->call_quiet_days_after_conversation;
+	contact_preset_apply(&f, pol->state_preset, pol->call_max_attempts_7d,
+						 pol->call_quiet_days_after_conversation);
 	f.last_conversation_at = t->last_conversation_at;
-	if (channel_is_call(channel))
+	f.only_channel = t->only_channel[0] ? t->only_channel : NULL;
+	{
+		const LegalHold *h = hold_active(t->holds, t->n_holds, at, kind != CK_COLLECTION);
+
+		f.legal_hold = h != NULL;
+		f.hold_reason = h ? hold_kind_info(h->kind)->reason : NULL;
+	}
+	if (channel_is_call(channel) || (strcmp(channel, "sms") == 0 && f.touch_max_7d > 0))
 	{
 		TimestampTz logged;
 
-		call_history(t, at, &f.calls_7d, &logged);
+		call_history(t, at, &f.calls_7d, &f.touches_7d, &logged);
 		if (logged != DT_NOBEGIN && (f.last_conversation_at == DT_NOBEGIN || logged > f.last_conversation_at))
 			f.last_conversation_at = logged;
 	}
+	if (kind == CK_OPT_OUT_CONFIRMATION)
+		f.confirmations_sent = opt_out_confirmations(t, channel);
 	return contact_decide(&f);
 }
 
@@ -431,6 +477,9 @@ contact_attempt_log(const char *practice_id, const char *patient_id, const char 
 static const char *
 to_address(const OutreachTarget *t, const char *channel)
 {
+	/* HIPAA 164.522(b): the address the patient asked for */
+	if (t->only_address != NULL && strcmp(t->only_channel, channel) == 0)
+		return t->only_address;
 	if (strcmp(channel, "sms") == 0 || strcmp(channel, "voice") == 0)
 		return t->phone;
 	if (strcmp(channel, "email") == 0)
@@ -448,14 +497,14 @@ outreach_enqueue_target(const OutreachTarget *t, const char *channel, const char
 						ContactKind kind, const char *template_name, Jsonb *extra,
 						TimestampTz not_before, TimestampTz as_of)
 {
-	static const Oid types[11] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID};
+	static const Oid types[12] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
 	const Policy *pol = t->policy;
 	TimestampTz send_after;
 	ContactDecision dec;
 	RenderedMessage msg;
-	Datum		args[11];
-	char		nulls[11] = "           ";
+	Datum		args[12];
+	char		nulls[12] = "            ";
 	const char *addr;
 	char	   *key;
 	int64		id;
@@ -477,7 +526,9 @@ outreach_enqueue_target(const OutreachTarget *t, const char *channel, const char
 	if (!dec.allowed)
 	{
 		audit_record(t->practice_id, t->patient_id, as_of, "collect", "message_held",
-					 psprintf("%s %s", channel, step), psprintf("%s: %s", dec.rule, dec.reason), NULL);
+					 psprintf("%s %s", channel, step), psprintf("%s: %s", dec.rule, dec.reason),
+					 decision_facts(t, channel, step, template_name, send_after,
+									psprintf("%s (%s)", dec.rule, dec.source)));
 		return 0;
 	}
 
@@ -487,9 +538,9 @@ outreach_enqueue_target(const OutreachTarget *t, const char *channel, const char
 
 	dunning_plan(&plans.insert_outbox,
 				 "INSERT INTO collect.outbox (practice_id, patient_id, channel, step, template, language,"
-				 " to_address, subject, body, send_after, idempotency_key, created_at)"
-				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10)"
-				 " ON CONFLICT (practice_id, idempotency_key) DO NOTHING RETURNING message_id", 11, types);
+				 " to_address, subject, body, send_after, idempotency_key, created_at, decision)"
+				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $10, $12)"
+				 " ON CONFLICT (practice_id, idempotency_key) DO NOTHING RETURNING message_id", 12, types);
 	args[0] = CStringGetTextDatum(t->practice_id);
 	args[1] = CStringGetTextDatum(t->patient_id);
 	args[2] = CStringGetTextDatum(channel);
@@ -503,6 +554,7 @@ outreach_enqueue_target(const OutreachTarget *t, const char *channel, const char
 	args[8] = CStringGetTextDatum(msg.body);
 	args[9] = TimestampTzGetDatum(send_after);
 	args[10] = CStringGetTextDatum(key);
+	args[11] = JsonbPGetDatum(decision_facts(t, channel, step, msg.template_used, send_after, NULL));
 	if (SPI_execute_plan(plans.insert_outbox, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "queueing the message failed");
 	if (SPI_processed == 1)

@@ -9,6 +9,7 @@
 
 #include "utils/json.h"
 
+#include "dunning.h"
 #include "outreach.h"
 #include "plan.h"
 #include "plan_internal.h"
@@ -18,6 +19,7 @@ PG_FUNCTION_INFO_V1(create_plan);
 PG_FUNCTION_INFO_V1(approve_plan);
 PG_FUNCTION_INFO_V1(cancel_plan);
 PG_FUNCTION_INFO_V1(request_plan);
+PG_FUNCTION_INFO_V1(offer_plan);
 
 SPIPlanPtr
 plan_prepare(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *types)
@@ -82,6 +84,25 @@ plan_practice_tz(const char *practice_id)
 	if (tz == NULL)
 		elog(ERROR, "practice \"%s\" has an invalid time zone", practice_id);
 	return tz;
+}
+
+/*
+ * Lock order, everywhere a plan is changed: the account row first, then
+ * the plan, then its installments, the same order as a ledger insert
+ * (the account upkeep trigger, then the plan flag trigger), so concurrent
+ * postings, ticks, provider answers and staff actions never deadlock.
+ */
+void
+plan_lock_account(const char *practice_id, const char *patient_id)
+{
+	static SPIPlanPtr p = NULL;
+	Oid			t[2] = {TEXTOID, TEXTOID};
+	Datum		a[2] = {CStringGetTextDatum(practice_id), CStringGetTextDatum(patient_id)};
+
+	SPI_connect();
+	plan_exec(plan_prepare(&p, "SELECT 1 FROM collect.account WHERE practice_id = $1 AND patient_id = $2 FOR UPDATE",
+						   2, t), a, NULL, false, 1);
+	SPI_finish();
 }
 
 /* The patient's balance (0 without an account), last payment and its time */
@@ -159,39 +180,73 @@ plan_build_quote(const Policy *policy, Cents total, int installments, DateADT to
 		q->due[k] = plan_due_date(q->first_due, q->anchor_day, k);
 }
 
-/* collect.quote_plan(practice_id, patient_id, installments, as_of) */
-Datum
-quote_plan(PG_FUNCTION_ARGS)
+/* ---- SQL argument checks shared by the entry points ---- */
+
+static char *
+arg_text(FunctionCallInfo fcinfo, int i, const char *name)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *practice_id,
-			   *patient_id;
-	int			installments = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
-	TimestampTz as_of;
+	if (PG_ARGISNULL(i))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(i));
+}
+
+static TimestampTz
+arg_as_of(FunctionCallInfo fcinfo, int i)
+{
+	if (PG_ARGISNULL(i))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("as_of must not be null")));
+	return PG_GETARG_TIMESTAMPTZ(i);
+}
+
+/* an installment count argument: 0 when NULL (the policy decides) */
+static int
+arg_installments(FunctionCallInfo fcinfo, int i)
+{
+	int			n;
+
+	if (PG_ARGISNULL(i))
+		return 0;
+	n = PG_GETARG_INT32(i);
+	if (n < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("installments must be between 1 and %d, got %d", PLAN_MAX_INSTALLMENTS, n)));
+	return n;
+}
+
+/* The quote for the patient's balance at as_of; *today is as_of's local date */
+static void
+quote_for_patient(const char *practice_id, const char *patient_id, int installments, TimestampTz as_of,
+				  PlanQuote *q, DateADT *today)
+{
 	Policy		policy;
 	pg_tz	   *tz;
 	Cents		balance,
 				last_payment;
 	TimestampTz last_payment_at;
-	PlanQuote	q;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("practice_id, patient_id and as_of must not be null")));
-	if (!PG_ARGISNULL(2) && installments < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("installments must be between 1 and %d, got %d", PLAN_MAX_INSTALLMENTS, installments)));
-	practice_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	patient_id = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	as_of = PG_GETARG_TIMESTAMPTZ(3);
 
 	policy_load(practice_id, &policy);
 	tz = plan_practice_tz(practice_id);
 	plan_account_facts(practice_id, patient_id, &balance, &last_payment, &last_payment_at);
-	plan_build_quote(&policy, balance, installments, local_date(as_of, tz), 0, false, &q);
+	*today = local_date(as_of, tz);
+	plan_build_quote(&policy, balance, installments, *today, 0, false, q);
+}
 
+/* collect.quote_plan(practice_id, patient_id, installments, as_of) */
+Datum
+quote_plan(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *practice_id = arg_text(fcinfo, 0, "practice_id");
+	char	   *patient_id = arg_text(fcinfo, 1, "patient_id");
+	int			installments = arg_installments(fcinfo, 2);
+	TimestampTz as_of = arg_as_of(fcinfo, 3);
+	PlanQuote	q;
+	DateADT		today;
+
+	quote_for_patient(practice_id, patient_id, installments, as_of, &q, &today);
 	InitMaterializedSRF(fcinfo, 0);
 	for (int k = 0; k < q.n; k++)
 	{
@@ -219,10 +274,11 @@ clean_history(const char *practice_id, const char *patient_id, TimestampTz as_of
 
 	SPI_connect();
 	plan_exec(plan_prepare(&p,
-						   "SELECT NOT EXISTS (SELECT 1 FROM collect.installment i JOIN collect.plan p USING (practice_id, plan_id)"
-						   "                    WHERE p.practice_id = $1 AND p.patient_id = $2"
-						   "                      AND i.missed_at > $3 - interval '" CppAsString2(PLAN_CLEAN_HISTORY_MONTHS) " months'"
-						   "                      AND i.missed_at <= $3)"
+						   "SELECT NOT EXISTS (SELECT 1 FROM collect.plan p WHERE p.practice_id = $1 AND p.patient_id = $2"
+						   "                    AND EXISTS (SELECT 1 FROM collect.installment i"
+						   "                                 WHERE i.practice_id = p.practice_id AND i.plan_id = p.plan_id"
+						   "                                   AND i.missed_at > $3 - interval '" CppAsString2(PLAN_CLEAN_HISTORY_MONTHS) " months'"
+						   "                                   AND i.missed_at <= $3))"
 						   "   AND NOT EXISTS (SELECT 1 FROM collect.ledger l"
 						   "                    WHERE l.practice_id = $1 AND l.patient_id = $2 AND l.kind = 'reversal'"
 						   "                      AND l.posted_at > $3 - interval '" CppAsString2(PLAN_CLEAN_HISTORY_MONTHS) " months'"
@@ -267,16 +323,18 @@ plan_vars(const char *first,...)
  * opt-outs, holds and quiet hours on top.
  */
 const char *
-plan_message_channel(const char *practice_id, const char *patient_id)
+plan_message_channel(const char *practice_id, const char *patient_id, char **language)
 {
 	static SPIPlanPtr p = NULL;
 	Oid			t[2] = {TEXTOID, TEXTOID};
 	Datum		a[2] = {CStringGetTextDatum(practice_id), CStringGetTextDatum(patient_id)};
 	const char *channel = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
 
+	*language = "en";
 	SPI_connect();
 	plan_exec(plan_prepare(&p, "SELECT CASE WHEN sms_consent AND phone IS NOT NULL THEN 'sms'"
-						   " WHEN email_consent AND email IS NOT NULL THEN 'email' END"
+						   " WHEN email_consent AND email IS NOT NULL THEN 'email' END, language"
 						   " FROM collect.patient WHERE practice_id = $1 AND patient_id = $2", 2, t),
 			  a, NULL, true, 1);
 	if (SPI_processed == 1)
@@ -285,19 +343,32 @@ plan_message_channel(const char *practice_id, const char *patient_id)
 
 		if (v != NULL)
 			channel = strcmp(v, "sms") == 0 ? "sms" : "email";
+		*language = plan_getstr(0, 2, cxt);
 	}
 	SPI_finish();
 	return channel;
 }
 
+/*
+ * Queue a plan message on the patient's channel; date (unless
+ * DATEVAL_NOBEGIN) becomes {{due_date}}, written in the patient's language.
+ */
 int64
 plan_notify(const char *practice_id, const char *patient_id, const char *step,
-			const char *template_name, Jsonb *vars, TimestampTz not_before, TimestampTz as_of)
+			const char *template_name, Jsonb *vars, DateADT date, TimestampTz not_before, TimestampTz as_of)
 {
-	const char *channel = plan_message_channel(practice_id, patient_id);
+	char	   *language;
+	const char *channel = plan_message_channel(practice_id, patient_id, &language);
 
 	if (channel == NULL)
 		return 0;
+	if (date != DATEVAL_NOBEGIN)
+	{
+		Jsonb	   *d = plan_vars("due_date", format_local_date(date, language), NULL);
+
+		vars = vars == NULL ? d : DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(vars),
+																	 JsonbPGetDatum(d)));
+	}
 	return outreach_enqueue(practice_id, patient_id, channel, step, template_name, vars, not_before, as_of);
 }
 
@@ -329,14 +400,14 @@ plan_activated(const char *practice_id, const char *patient_id, int64 plan_id, T
 	Datum		a[2] = {CStringGetTextDatum(practice_id), Int64GetDatum(plan_id)};
 	char	   *total,
 			   *n,
-			   *first_amount,
-			   *first_due;
+			   *first_amount;
+	DateADT		first_due;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	plan_set_account_state(practice_id, patient_id, "on_plan", DT_NOBEGIN, 0);
 
 	SPI_connect();
-	plan_exec(plan_prepare(&p, "SELECT p.total, p.installments, i.amount, to_char(i.due_date, 'YYYY-MM-DD')"
+	plan_exec(plan_prepare(&p, "SELECT p.total, p.installments, i.amount, i.due_date"
 						   " FROM collect.plan p JOIN collect.installment i USING (practice_id, plan_id)"
 						   " WHERE p.practice_id = $1 AND p.plan_id = $2 AND i.seq = 1", 2, t), a, NULL, true, 1);
 	if (SPI_processed != 1)
@@ -347,14 +418,13 @@ plan_activated(const char *practice_id, const char *patient_id, int64 plan_id, T
 		total = MemoryContextStrdup(cxt, cents_to_dollars(numeric_to_cents(plan_getdatum(0, 1, &isnull))));
 		n = plan_getstr(0, 2, cxt);
 		first_amount = MemoryContextStrdup(cxt, cents_to_dollars(numeric_to_cents(plan_getdatum(0, 3, &isnull))));
-		first_due = plan_getstr(0, 4, cxt);
+		first_due = DatumGetDateADT(plan_getdatum(0, 4, &isnull));
 	}
 	SPI_finish();
-	plan_notify(practice_id, patient_id, psprintf("plan:" INT64_FORMAT ":confirmation", plan_id),
+	plan_notify(practice_id, patient_id, psprintf("notice:plan:" INT64_FORMAT ":confirmation", plan_id),
 				"plan_confirmation",
-				plan_vars("plan_total", total, "installments", n, "installment_amount", first_amount,
-						  "due_date", first_due, NULL),
-				as_of, as_of);
+				plan_vars("plan_total", total, "installments", n, "installment_amount", first_amount, NULL),
+				first_due, as_of, as_of);
 }
 
 int64
@@ -365,10 +435,9 @@ plan_create(const char *practice_id, const char *patient_id, int installments, D
 				ins_plan = NULL,
 				ins_inst = NULL;
 	Oid			t_live[2] = {TEXTOID, TEXTOID};
-	Oid			t_plan[9] = {TEXTOID, TEXTOID, NUMERICOID, INT4OID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
-	DATEOID, INT4OID};
+	Oid			t_plan[11] = {TEXTOID, TEXTOID, NUMERICOID, INT4OID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
+	DATEOID, INT4OID, TEXTOID, TEXTOID};
 	Oid			t_inst[5] = {TEXTOID, INT8OID, INT4OID, DATEOID, NUMERICOID};
-	Oid			t_src[1] = {TEXTOID};
 	Policy		policy;
 	pg_tz	   *tz;
 	Cents		balance,
@@ -381,7 +450,7 @@ plan_create(const char *practice_id, const char *patient_id, int installments, D
 	Datum		a[11];
 	char		nulls[11];
 
-	(void) t_src;
+	plan_lock_account(practice_id, patient_id);
 	policy_load(practice_id, &policy);
 	tz = plan_practice_tz(practice_id);
 	plan_account_facts(practice_id, patient_id, &balance, &last_payment, &last_payment_at);
@@ -411,11 +480,14 @@ plan_create(const char *practice_id, const char *patient_id, int installments, D
 	a[6] = TimestampTzGetDatum(as_of);
 	a[7] = DateADTGetDatum(q.first_due);
 	a[8] = Int32GetDatum(q.anchor_day);
+	a[9] = CStringGetTextDatum(source);
+	a[10] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
+	nulls[10] = reason ? ' ' : 'n';
 	plan_exec(plan_prepare(&ins_plan,
 						   "INSERT INTO collect.plan (practice_id, patient_id, total, installments, status, approved_by,"
-						   "  created_at, credit_from, first_due, anchor_day, approved_at)"
-						   " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, CASE WHEN $5 = 'active' THEN $7 END)"
-						   " RETURNING plan_id", 9, t_plan), a, nulls, false, 1);
+						   "  created_at, credit_from, first_due, anchor_day, approved_at, source, approval_note)"
+						   " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, CASE WHEN $5 = 'active' THEN $7 END, $10, $11)"
+						   " RETURNING plan_id", 11, t_plan), a, nulls, false, 1);
 	plan_id = DatumGetInt64(plan_getdatum(0, 1, &isnull));
 
 	for (int k = 0; k < q.n; k++)
@@ -425,16 +497,6 @@ plan_create(const char *practice_id, const char *patient_id, int installments, D
 
 		plan_exec(plan_prepare(&ins_inst, "INSERT INTO collect.installment (practice_id, plan_id, seq, due_date, amount)"
 							   " VALUES ($1, $2, $3, $4, $5)", 5, t_inst), ia, NULL, false, 0);
-	}
-	{
-		static SPIPlanPtr set_src = NULL;
-		Oid			t[4] = {TEXTOID, INT8OID, TEXTOID, TEXTOID};
-		Datum		sa[4] = {a[0], Int64GetDatum(plan_id), CStringGetTextDatum(source),
-		reason ? CStringGetTextDatum(reason) : (Datum) 0};
-		char		sn[4] = {' ', ' ', ' ', reason ? ' ' : 'n'};
-
-		plan_exec(plan_prepare(&set_src, "UPDATE collect.plan SET source = $3, approval_note = $4"
-							   " WHERE practice_id = $1 AND plan_id = $2", 4, t), sa, sn, false, 0);
 	}
 	SPI_finish();
 
@@ -448,7 +510,7 @@ plan_create(const char *practice_id, const char *patient_id, int installments, D
 	else
 	{
 		char	   *summary = task_summary(practice_id, patient_id,
-										   psprintf("Approve or change the plan of %d payments for %s (plan %lld): %s.",
+										   psprintf("approving or changing the plan of %d payments for %s (plan %lld): %s",
 													q.n, cents_to_dollars(q.total), (long long) plan_id, reason),
 										   as_of);
 
@@ -458,32 +520,15 @@ plan_create(const char *practice_id, const char *patient_id, int installments, D
 	return plan_id;
 }
 
-static char *
-arg_text(FunctionCallInfo fcinfo, int i, const char *name)
-{
-	if (PG_ARGISNULL(i))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
-	return text_to_cstring(PG_GETARG_TEXT_PP(i));
-}
-
 /* collect.create_plan(practice_id, patient_id, installments, first_due, as_of) */
 Datum
 create_plan(PG_FUNCTION_ARGS)
 {
 	char	   *practice_id = arg_text(fcinfo, 0, "practice_id");
 	char	   *patient_id = arg_text(fcinfo, 1, "patient_id");
-	int			installments = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
-	TimestampTz as_of;
+	int			installments = arg_installments(fcinfo, 2);
+	TimestampTz as_of = arg_as_of(fcinfo, 4);
 
-	if (PG_ARGISNULL(4))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("as_of must not be null")));
-	if (!PG_ARGISNULL(2) && installments < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("installments must be between 1 and %d, got %d", PLAN_MAX_INSTALLMENTS, installments)));
-	as_of = PG_GETARG_TIMESTAMPTZ(4);
 	PG_RETURN_INT64(plan_create(practice_id, patient_id, installments,
 								PG_ARGISNULL(3) ? 0 : PG_GETARG_DATEADT(3), !PG_ARGISNULL(3),
 								"staff", NULL, as_of));
@@ -498,16 +543,75 @@ plan_lock(int64 plan_id, char **practice_id, char **patient_id, char **status)
 	Datum		a[1] = {Int64GetDatum(plan_id)};
 	MemoryContext cxt = CurrentMemoryContext;
 
+	static SPIPlanPtr locked = NULL;
+
 	SPI_connect();
-	plan_exec(plan_prepare(&p, "SELECT practice_id, patient_id, status FROM collect.plan WHERE plan_id = $1 FOR UPDATE",
-						   1, t), a, NULL, false, 1);
+	plan_exec(plan_prepare(&p, "SELECT practice_id, patient_id FROM collect.plan WHERE plan_id = $1", 1, t),
+			  a, NULL, false, 1);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("plan " INT64_FORMAT " does not exist", plan_id)));
 	*practice_id = plan_getstr(0, 1, cxt);
 	*patient_id = plan_getstr(0, 2, cxt);
-	*status = plan_getstr(0, 3, cxt);
+	SPI_finish();
+	plan_lock_account(*practice_id, *patient_id);
+	SPI_connect();
+	plan_exec(plan_prepare(&locked, "SELECT status FROM collect.plan WHERE plan_id = $1 FOR UPDATE", 1, t),
+			  a, NULL, false, 1);
+	*status = plan_getstr(0, 1, cxt);
+	SPI_finish();
+}
+
+/*
+ * A plan approved after its first due date came too close (the reminder
+ * day has passed) moves its due dates: the same anchor day, from the first
+ * one at least plan_reminder_days_before + 1 days after the approval. The
+ * amounts do not change.
+ */
+static void
+plan_redate(const char *practice_id, int64 plan_id, TimestampTz as_of)
+{
+	static SPIPlanPtr get = NULL,
+				set = NULL;
+	Oid			tg[2] = {TEXTOID, INT8OID};
+	Oid			ts[4] = {TEXTOID, INT8OID, INT4OID, DATEOID};
+	Datum		a[2] = {CStringGetTextDatum(practice_id), Int64GetDatum(plan_id)};
+	Policy		policy;
+	pg_tz	   *tz = plan_practice_tz(practice_id);
+	DateADT		today = local_date(as_of, tz),
+				first_due,
+				new_first;
+	int			anchor,
+				n;
+	bool		isnull;
+
+	policy_load(practice_id, &policy);
+	SPI_connect();
+	plan_exec(plan_prepare(&get, "SELECT first_due, anchor_day, installments FROM collect.plan"
+						   " WHERE practice_id = $1 AND plan_id = $2", 2, tg), a, NULL, true, 1);
+	first_due = DatumGetDateADT(plan_getdatum(0, 1, &isnull));
+	anchor = DatumGetInt32(plan_getdatum(0, 2, &isnull));
+	n = DatumGetInt32(plan_getdatum(0, 3, &isnull));
+	if (first_due <= today + policy.plan_reminder_days_before)
+	{
+		new_first = plan_first_due(today, anchor, policy.plan_reminder_days_before);
+		for (int k = 0; k < n; k++)
+		{
+			Datum		sa[4] = {a[0], a[1], Int32GetDatum(k + 1), DateADTGetDatum(plan_due_date(new_first, anchor, k))};
+
+			plan_exec(plan_prepare(&set, "UPDATE collect.installment SET due_date = $4"
+								   " WHERE practice_id = $1 AND plan_id = $2 AND seq = $3", 4, ts), sa, NULL, false, 0);
+		}
+		{
+			static SPIPlanPtr upd = NULL;
+			Oid			tu[3] = {TEXTOID, INT8OID, DATEOID};
+			Datum		ua[3] = {a[0], a[1], DateADTGetDatum(new_first)};
+
+			plan_exec(plan_prepare(&upd, "UPDATE collect.plan SET first_due = $3 WHERE practice_id = $1 AND plan_id = $2",
+								   3, tu), ua, NULL, false, 0);
+		}
+	}
 	SPI_finish();
 }
 
@@ -546,12 +650,13 @@ approve_plan(PG_FUNCTION_ARGS)
 		CStringGetTextDatum(approver), TimestampTzGetDatum(as_of)};
 
 		plan_exec(plan_prepare(&upd, "UPDATE collect.plan SET status = 'active', approved_by = $2, approved_at = $3,"
-							   " credit_from = LEAST(credit_from, $3) WHERE plan_id = $1", 3, t), a, NULL, false, 0);
+							   " credit_from = LEAST(credit_from, $3), settle_pending = true WHERE plan_id = $1", 3, t), a, NULL, false, 0);
 		plan_exec(plan_prepare(&close_task, "UPDATE collect.task SET status = 'done', closed_by = $3, closed_at = $4"
 							   " WHERE practice_id = $1 AND patient_id = $2 AND kind = 'plan_approval' AND status = 'open'",
 							   4, tt), ta, NULL, false, 0);
 	}
 	SPI_finish();
+	plan_redate(practice_id, plan_id, as_of);
 	audit_record(practice_id, patient_id, as_of, approver, "plan_approved",
 				 psprintf("plan:" INT64_FORMAT, plan_id), "approved by staff", NULL);
 	plan_activated(practice_id, patient_id, plan_id, as_of);
@@ -564,8 +669,9 @@ plan_cancel_outbox(const char *practice_id, const char *patient_id, int64 plan_i
 {
 	static SPIPlanPtr p = NULL;
 	Oid			t[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	char	   *prefix = seq > 0 ? psprintf("plan:" INT64_FORMAT ":%d:%%", plan_id, seq)
-		: psprintf("plan:" INT64_FORMAT ":%%", plan_id);
+	/* "plan:<id>:..." and "notice:plan:<id>:..." (the confirmation) */
+	char	   *prefix = seq > 0 ? psprintf("%%plan:" INT64_FORMAT ":%d:%%", plan_id, seq)
+		: psprintf("%%plan:" INT64_FORMAT ":%%", plan_id);
 	Datum		a[4] = {CStringGetTextDatum(practice_id), CStringGetTextDatum(patient_id),
 	CStringGetTextDatum(prefix), CStringGetTextDatum(why)};
 
@@ -660,15 +766,9 @@ request_plan(PG_FUNCTION_ARGS)
 {
 	char	   *practice_id = arg_text(fcinfo, 0, "practice_id");
 	char	   *patient_id = arg_text(fcinfo, 1, "patient_id");
-	int			installments = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
+	int			installments = arg_installments(fcinfo, 2);
 
-	if (PG_ARGISNULL(3))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("as_of must not be null")));
-	if (!PG_ARGISNULL(2) && installments < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("installments must be between 1 and %d, got %d", PLAN_MAX_INSTALLMENTS, installments)));
-	PG_RETURN_INT64(plan_request(practice_id, patient_id, installments, PG_GETARG_TIMESTAMPTZ(3)));
+	PG_RETURN_INT64(plan_request(practice_id, patient_id, installments, arg_as_of(fcinfo, 3)));
 }
 
 /*
@@ -703,4 +803,29 @@ plan_cancel_live(const char *practice_id, const char *patient_id, TimestampTz as
 					 psprintf("plan:" INT64_FORMAT, plan_id), why, NULL);
 	}
 	return left;
+}
+
+/*
+ * collect.offer_plan(practice_id, patient_id, installments, as_of): the
+ * quote sent as a plan_offer message (step "plan_offer:<local date>", one
+ * a day at most); a "yes" or "PLAN" reply then creates the plan. Returns
+ * the message_id, or 0 when no channel or rule allowed it.
+ */
+Datum
+offer_plan(PG_FUNCTION_ARGS)
+{
+	char	   *practice_id = arg_text(fcinfo, 0, "practice_id");
+	char	   *patient_id = arg_text(fcinfo, 1, "patient_id");
+	int			installments = arg_installments(fcinfo, 2);
+	TimestampTz as_of = arg_as_of(fcinfo, 3);
+	PlanQuote	q;
+	DateADT		today;
+
+	quote_for_patient(practice_id, patient_id, installments, as_of, &q, &today);
+	PG_RETURN_INT64(plan_notify(practice_id, patient_id,
+								psprintf("plan_offer:%s", DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(today)))),
+								"plan_offer",
+								plan_vars("plan_total", cents_to_dollars(q.total), "installments", psprintf("%d", q.n),
+										  "installment_amount", cents_to_dollars(q.amounts[0]), NULL),
+								q.first_due, as_of, as_of));
 }

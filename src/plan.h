@@ -119,7 +119,7 @@ extern int64 plans_tick(TimestampTz as_of);
 
 /*
  * events.c calls this for record_event(..., 'hardship_approved', details, at).
- * details: {"outcome": "reduction" | "longer_term" | "lower_minimum",
+ * details: {"outcome": "reduction" | "longer_term" | "lower_minimum" | "pause" (default),
  *           "amount": dollars (reduction: adjustment posted),
  *           "installments": n (longer_term; default twice the tier count),
  *           "minimum": dollars (lower_minimum: floor(balance/minimum) installments, each >= minimum),

@@ -109,6 +109,7 @@ record_charge_result(PG_FUNCTION_ARGS)
 	Cents		amount,
 				inst_amount;
 	bool		succeeded,
+				plan_active,
 				isnull;
 	char	   *provider_ref = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
 	char	   *failure = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
@@ -156,8 +157,9 @@ record_charge_result(PG_FUNCTION_ARGS)
 	{
 		Datum		a[3] = {CStringGetTextDatum(practice_id), Int64GetDatum(plan_id), Int32GetDatum(seq)};
 
-		plan_exec(plan_prepare(&inst, "SELECT status, attempts, last_message_id, amount FROM collect.installment"
-							   " WHERE practice_id = $1 AND plan_id = $2 AND seq = $3 FOR UPDATE", 3, tinst),
+		plan_exec(plan_prepare(&inst, "SELECT i.status, i.attempts, i.last_message_id, i.amount, p.status = 'active'"
+							   " FROM collect.installment i JOIN collect.plan p USING (practice_id, plan_id)"
+							   " WHERE i.practice_id = $1 AND i.plan_id = $2 AND i.seq = $3", 3, tinst),
 				  a, NULL, false, 1);
 	}
 	if (SPI_processed != 1)
@@ -168,8 +170,14 @@ record_charge_result(PG_FUNCTION_ARGS)
 	if (isnull)
 		last_message_id = 0;
 	inst_amount = numeric_to_cents(plan_getdatum(0, 4, &isnull));
+	plan_active = DatumGetBool(plan_getdatum(0, 5, &isnull));
 	SPI_finish();
 
+	/*
+	 * No lock was taken above: the ledger insert locks the account and then
+	 * the plan (its triggers), and only then is the installment updated,
+	 * the lock order of plan_lock_account().
+	 */
 	if (succeeded)
 	{
 		/* the money moved: always post it (idempotent by external_id); a repeated answer changes nothing */
@@ -200,11 +208,13 @@ record_charge_result(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	}
 
-	/* a failure of an old attempt, or of an installment settled since, changes nothing */
-	if (strcmp(inst_status, "paid") == 0 || strcmp(inst_status, "waived") == 0 || last_message_id != message_id)
+	/* a failure of an old attempt, of an installment settled since, or of a plan that ended, changes nothing */
+	if (strcmp(inst_status, "paid") == 0 || strcmp(inst_status, "waived") == 0 || last_message_id != message_id ||
+		!plan_active)
 		PG_RETURN_VOID();
 
 	policy_load(practice_id, &policy);
+	plan_lock_account(practice_id, patient_id);
 	{
 		bool		retry = attempts <= policy.payment_max_retries;
 		TimestampTz retry_at = plan_retry_at(at, policy.payment_retry_after_hours);
@@ -234,14 +244,14 @@ record_charge_result(PG_FUNCTION_ARGS)
 		if (!retry)
 		{
 			char	   *summary = task_summary(practice_id, patient_id,
-											   psprintf("Autopay for installment %d of plan " INT64_FORMAT " (%s) failed %d times (%s). Call to update the card or take the payment.",
+											   psprintf("a call to update the card or take the payment: autopay for installment %d of plan " INT64_FORMAT " (%s) failed %d times (%s)",
 														seq, plan_id, cents_to_dollars(inst_amount), attempts,
 														failure ? failure : "no reason given"), at);
 
 			task_open(practice_id, patient_id, "payment_failed", summary, at + USECS_PER_DAY, at);
 			plan_notify(practice_id, patient_id, psprintf("plan:" INT64_FORMAT ":%d:failed", plan_id, seq),
 						"plan_payment_failed",
-						plan_vars("installment_amount", cents_to_dollars(inst_amount), NULL), at, at);
+						plan_vars("installment_amount", cents_to_dollars(inst_amount), NULL), DATEVAL_NOBEGIN, at, at);
 		}
 	}
 	PG_RETURN_VOID();

@@ -12,8 +12,6 @@
 #include "plan.h"
 #include "plan_internal.h"
 
-PG_FUNCTION_INFO_V1(hardship_approved_sql);
-
 static JsonbValue *
 detail(Jsonb *details, const char *key)
 {
@@ -101,12 +99,16 @@ hardship_apply(const char *practice_id, const char *patient_id, Jsonb *details, 
 	bool		isnull;
 	int			left;
 
-	if (ov == NULL || ov->type != jbvString)
-		bad_detail("outcome", "one of reduction, longer_term, lower_minimum");
-	outcome = pnstrdup(ov->val.string.val, ov->val.string.len);
+	/* without an outcome the hardship is a pause of collection until the review */
+	if (ov == NULL || ov->type == jbvNull)
+		outcome = "pause";
+	else if (ov->type != jbvString)
+		bad_detail("outcome", "one of reduction, longer_term, lower_minimum, pause");
+	else
+		outcome = pnstrdup(ov->val.string.val, ov->val.string.len);
 	if (strcmp(outcome, "reduction") != 0 && strcmp(outcome, "longer_term") != 0 &&
-		strcmp(outcome, "lower_minimum") != 0)
-		bad_detail("outcome", "one of reduction, longer_term, lower_minimum");
+		strcmp(outcome, "lower_minimum") != 0 && strcmp(outcome, "pause") != 0)
+		bad_detail("outcome", "one of reduction, longer_term, lower_minimum, pause");
 
 	policy_load(practice_id, &policy);
 	tz = plan_practice_tz(practice_id);
@@ -116,10 +118,6 @@ hardship_apply(const char *practice_id, const char *patient_id, Jsonb *details, 
 	review_date = plan_add_months(local_date(at, tz), months);
 	review_at = plan_local_time(review_date, PLAN_REMINDER_HOUR, tz);
 	plan_account_facts(practice_id, patient_id, &balance, &last_payment, &last_payment_at);
-	if (balance <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("patient \"%s\" has no balance for a hardship arrangement", patient_id)));
 
 	SPI_connect();
 	{
@@ -168,7 +166,7 @@ hardship_apply(const char *practice_id, const char *patient_id, Jsonb *details, 
 			/* as many installments as keep each at or above the minimum */
 			n = (int) Max((Cents) 1, Min((Cents) PLAN_MAX_INSTALLMENTS, balance / minimum));
 		}
-		else if (left > 0)
+		else if (strcmp(outcome, "reduction") == 0 && left > 0)
 			n = left;			/* a reduction keeps the plan's remaining count */
 		if (n > 0)
 			plan_id = plan_create(practice_id, patient_id, n, 0, false, "hardship", "hardship", at);
@@ -183,14 +181,26 @@ hardship_apply(const char *practice_id, const char *patient_id, Jsonb *details, 
 							   " WHERE practice_id = $1 AND hardship_id = $2", 4, tu), a, nulls, false, 0);
 	}
 	SPI_finish();
-	/* no plan: collection rests until the review */
-	if (plan_id == 0 && balance > 0)
-		plan_set_account_state(practice_id, patient_id, "hardship", review_at, 0);
+	/*
+	 * With a plan the plan is the arrangement: its reminders and charges go
+	 * on (no hardship hold). Without one, the hold events.c set
+	 * (hardship_until) rests collection until the review.
+	 */
+	if (plan_id != 0)
+	{
+		static SPIPlanPtr hold = NULL;
+		Oid			th[2] = {TEXTOID, TEXTOID};
+		Datum		ha[2] = {CStringGetTextDatum(practice_id), CStringGetTextDatum(patient_id)};
 
-	plan_notify(practice_id, patient_id, psprintf("hardship:" INT64_FORMAT ":confirmation", hardship_id),
-				"hardship_confirmation",
-				plan_vars("due_date", DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(review_date))), NULL),
-				at, at);
+		SPI_connect();
+		plan_exec(plan_prepare(&hold, "UPDATE collect.account SET hardship_until = NULL, state = 'on_plan',"
+							   " next_action_at = NULL WHERE practice_id = $1 AND patient_id = $2", 2, th),
+				  ha, NULL, false, 0);
+		SPI_finish();
+	}
+
+	plan_notify(practice_id, patient_id, psprintf("notice:hardship:" INT64_FORMAT ":confirmation", hardship_id),
+				"hardship_confirmation", NULL, review_date, at, at);
 	audit_record(practice_id, patient_id, at, "collect", "hardship_approved",
 				 psprintf("hardship:" INT64_FORMAT, hardship_id),
 				 psprintf("%s; review on %s", outcome,
@@ -203,16 +213,4 @@ void
 plan_hardship_approved(const char *practice_id, const char *patient_id, Jsonb *details, TimestampTz at)
 {
 	(void) hardship_apply(practice_id, patient_id, details, at);
-}
-
-/* collect.hardship_approved(practice_id, patient_id, details, at) */
-Datum
-hardship_approved_sql(PG_FUNCTION_ARGS)
-{
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("practice_id, patient_id and at must not be null")));
-	PG_RETURN_INT64(hardship_apply(text_to_cstring(PG_GETARG_TEXT_PP(0)), text_to_cstring(PG_GETARG_TEXT_PP(1)),
-								   PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), PG_GETARG_TIMESTAMPTZ(3)));
 }

@@ -26,12 +26,14 @@ extern char *plan_getstr(int row, int col, MemoryContext cxt);
 extern Datum plan_getdatum(int row, int col, bool *isnull);
 
 /* these connect to SPI themselves */
+extern void plan_lock_account(const char *practice_id, const char *patient_id);
 extern void plan_account_facts(const char *practice_id, const char *patient_id, Cents *balance,
 							   Cents *last_payment, TimestampTz *last_payment_at);
 extern Jsonb *plan_vars(const char *first,...);
-extern const char *plan_message_channel(const char *practice_id, const char *patient_id);
+extern const char *plan_message_channel(const char *practice_id, const char *patient_id, char **language);
 extern int64 plan_notify(const char *practice_id, const char *patient_id, const char *step,
-						 const char *template_name, Jsonb *vars, TimestampTz not_before, TimestampTz as_of);
+						 const char *template_name, Jsonb *vars, DateADT date, TimestampTz not_before,
+						 TimestampTz as_of);
 extern void plan_set_account_state(const char *practice_id, const char *patient_id, const char *state,
 								   TimestampTz next_action, int cadence_step_at_least);
 extern void plan_cancel_outbox(const char *practice_id, const char *patient_id, int64 plan_id, int seq,

@@ -20,7 +20,8 @@ static void
 send_offer(const char *practice_id, const char *patient_id, int64 settlement_id, Cents amount, TimestampTz as_of)
 {
 	plan_notify(practice_id, patient_id, psprintf("settlement:" INT64_FORMAT ":offer", settlement_id),
-				"settlement_offer", plan_vars("amount", cents_to_dollars(amount), NULL), as_of, as_of);
+				"settlement_offer", plan_vars("amount", cents_to_dollars(amount), NULL), DATEVAL_NOBEGIN,
+				as_of, as_of);
 }
 
 /* collect.offer_settlement(practice_id, patient_id, discount_pct, as_of) */
@@ -128,7 +129,7 @@ offer_settlement(PG_FUNCTION_ARGS)
 	if (needs_approval)
 		task_open(practice_id, patient_id, "settlement_approval",
 				  task_summary(practice_id, patient_id,
-							   psprintf("Approve a settlement of %s for %s (%d%% off, settlement %lld).",
+							   psprintf("approving a settlement of %s for %s (%d%% off, settlement %lld)",
 										cents_to_dollars(balance - discount), cents_to_dollars(balance), pct,
 										(long long) settlement_id), as_of),
 				  as_of + USECS_PER_DAY, as_of);

@@ -139,7 +139,15 @@ json_cents(const char *key, JsonbValue *v)
 
 	if (v->type != jbvNumeric)
 		policy_error(key, "expected a number of dollars, got %s", json_type_name(v));
-	c = numeric_to_cents(NumericGetDatum(v->val.numeric));
+	/* bound before converting: a huge number would overflow int8 (22003) */
+	if (numeric_is_nan(v->val.numeric) || numeric_is_inf(v->val.numeric) ||
+		DatumGetBool(DirectFunctionCall2(numeric_gt, NumericGetDatum(v->val.numeric),
+										 DirectFunctionCall1(int8_numeric, Int64GetDatum(INT64CONST(100000000))))) ||
+		DatumGetBool(DirectFunctionCall2(numeric_lt, NumericGetDatum(v->val.numeric),
+										 DirectFunctionCall1(int8_numeric, Int64GetDatum(0)))))
+		c = -1;
+	else
+		c = numeric_to_cents(NumericGetDatum(v->val.numeric));
 	if (c < 0 || c > INT64CONST(10000000000))
 		policy_error(key, "expected a dollar amount between 0 and 100000000, got %s",
 					 DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric))));

@@ -171,9 +171,11 @@ task_summary(const char *practice_id, const char *patient_id, const char *recomm
 						 cents_to_dollars(numeric_to_cents(SPI_getbinval(row, desc, 4, &isnull))),
 						 days, days == 1 ? "" : "s");
 	}
+	/* "a payment plan" reads "Recommend a payment plan."; a full sentence stands as it is */
 	if (recommendation != NULL && recommendation[0] != '\0')
-		appendStringInfo(&s, " Recommend %s%s", recommendation,
-						 recommendation[strlen(recommendation) - 1] == '.' ? "" : ".");
+		appendStringInfo(&s, " %s%s%s",
+						 (recommendation[0] >= 'A' && recommendation[0] <= 'Z') ? "" : "Recommend ",
+						 recommendation, recommendation[strlen(recommendation) - 1] == '.' ? "" : ".");
 	SPI_freetuptable(SPI_tuptable);
 	result = MemoryContextStrdup(caller, s.data);
 	SPI_finish();

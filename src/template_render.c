@@ -20,6 +20,7 @@ const char *const tr_whitelist[] = {
 	"pay_link", "opt_out", "plan_offer", "assistance_link", "appointment_at",
 	"amount", "due_date", "installment_amount", "installment_due", "installments",
 	"plan_total", "practice_phone", "reason", "channel", "days_past_due",
+	"itemization_date", "amount_then", "fees_since", "payments_since", "credits_since", "validation_end",
 	NULL
 };
 

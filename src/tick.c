@@ -9,9 +9,13 @@
  */
 #include "collect.h"
 
+#include "access/xact.h"
+#include "utils/resowner.h"
+
 #include "account.h"
 #include "cadence.h"
 #include "dunning.h"
+#include "plan.h"
 #include "tick.h"
 
 typedef struct TickPassEntry
@@ -31,6 +35,7 @@ typedef struct TickPassEntry
  */
 static const TickPassEntry tick_passes[] = {
 	{"cadence", cadence_tick},
+	{"plans", plans_tick},		/* plan.h: settle, reminders, autopay, retries, defaults, reviews, sweeps */
 };
 
 #define TICK_BATCH 500
@@ -151,6 +156,12 @@ fill_facts(const OutreachTarget *t, TimestampTz as_of, CadenceFacts *f)
 	f->paid_late = t->paid_late;
 	f->failed_digital = 0;
 	f->can_call = t->phone != NULL;
+	{
+		const LegalHold *h = hold_active(t->holds, t->n_holds, as_of, false);
+
+		f->legal_hold = h ? hold_kind_info(h->kind)->reason : NULL;
+		f->legal_hold_until = h == NULL || h->ends_at == DT_NOEND ? DT_NOBEGIN : h->ends_at;
+	}
 	/* channel checks need a balance and no hold; cadence_decide stops earlier otherwise */
 	if (t->balance >= Max(t->policy->min_outreach_balance, 1) && !t->dispute_open && !t->assistance_open)
 	{
@@ -160,6 +171,8 @@ fill_facts(const OutreachTarget *t, TimestampTz as_of, CadenceFacts *f)
 		f->can_sms = can_use(t, "sms", probe);
 		f->can_email = can_use(t, "email", probe);
 		f->can_letter = can_use(t, "letter", probe);
+		if (f->step < t->policy->n_cadence && strcmp(t->policy->cadence[f->step].channel, "voice") == 0)
+			f->can_voice = can_use(t, "voice", probe);
 	}
 }
 
@@ -192,10 +205,10 @@ static int64
 process_account(const char *practice_id, const char *patient_id, TimestampTz as_of)
 {
 	static const Oid lock_types[2] = {TEXTOID, TEXTOID};
-	static const Oid upd_types[10] = {TEXTOID, TEXTOID, INT4OID, TEXTOID, TIMESTAMPTZOID,
-	TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TEXTOID, TEXTOID};
-	Datum		args[10];
-	char		nulls[10] = "          ";
+	static const Oid upd_types[11] = {TEXTOID, TEXTOID, INT4OID, TEXTOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TEXTOID, TEXTOID, DATEOID};
+	Datum		args[11];
+	char		nulls[11] = "           ";
 	OutreachTarget t;
 	CadenceFacts f;
 	CadenceDecision d;
@@ -205,9 +218,14 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 	AccountFacts af;
 	int			days = 0;
 
-	/* lock the account row; a concurrent posting waits, and we read its result */
+	/*
+	 * Lock the account row (already ours when the due query locked it, again
+	 * after a batch was rolled back). The tick never waits for a row lock: an
+	 * account a posting or an event holds is skipped and stays due for the
+	 * next tick, so a tick cannot deadlock with the ledger trigger.
+	 */
 	dunning_plan(&plans.lock,
-				 "SELECT 1 FROM collect.account WHERE practice_id = $1 AND patient_id = $2 FOR UPDATE",
+				 "SELECT 1 FROM collect.account WHERE practice_id = $1 AND patient_id = $2 FOR UPDATE SKIP LOCKED",
 				 2, lock_types);
 	args[0] = CStringGetTextDatum(practice_id);
 	args[1] = CStringGetTextDatum(patient_id);
@@ -215,6 +233,12 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 		return 0;
 	outreach_load_target(practice_id, patient_id, &t);
 	state = t.state;
+	/* an account loaded without a cadence anchor runs from its due date */
+	if (!t.has_anchor && t.has_due)
+	{
+		t.has_anchor = true;
+		t.cadence_anchor = t.due_since;
+	}
 	/* prefer the hour the patient answered at before (a reply, a call) */
 	if (t.best_hour < 0 && t.last_response_at != DT_NOBEGIN)
 		t.best_hour = local_hour_of(t.last_response_at, t.tz, NULL);
@@ -236,8 +260,14 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 			char	   *step = psprintf("cadence:%s:%d",
 										DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(t.cadence_anchor))),
 										d.step_index + 1);
-			int64		id = outreach_enqueue_target(&t, d.channel, step, CK_COLLECTION, d.template_name,
-													 NULL, as_of, as_of);
+			int64		id;
+
+			/* a first letter is the validation notice itself (Reg F 1006.34) */
+			if (strcmp(d.channel, "letter") == 0 && !t.has_validation && t.has_due)
+				id = validation_notice_enqueue(&t, "letter", step, CK_COLLECTION, as_of);
+			else
+				id = outreach_enqueue_target(&t, d.channel, step, CK_COLLECTION, d.template_name,
+											 NULL, as_of, as_of);
 
 			t.cadence_step = d.step_index + 1;
 			if (id > 0)
@@ -246,6 +276,7 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 				t.last_contact_at = as_of;
 				if (strcmp(d.channel, "letter") == 0 && t.first_statement_at == DT_NOBEGIN)
 					t.first_statement_at = as_of;
+				actions += validation_notice_first_contact(&t, as_of);
 			}
 			break;
 		}
@@ -263,6 +294,9 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 
 				contact_attempt_log(t.practice_id, t.patient_id, "call_task", 0, task_id, as_of,
 									"task_opened", "collect", "cadence call step");
+				decision_attach_task(t.practice_id, task_id,
+									 decision_facts(&t, "call_task", "cadence call step", d.template_name, due_at, NULL));
+				actions += validation_notice_first_contact(&t, as_of);
 				t.last_contact_at = as_of;
 				actions++;
 			}
@@ -280,12 +314,41 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 		}
 		else if (d.action == CA_PLACEMENT_REVIEW)
 		{
-			char	   *summary = task_summary(t.practice_id, t.patient_id,
-											   "a placement review: the cadence has run out", as_of);
+			EcaDecision gate = eca_check(&t, ECA_PLACEMENT, as_of);
+			char	   *summary;
+			int64		task_id;
 
-			task_open(t.practice_id, t.patient_id, "placement_review", summary,
-					  outreach_send_time(as_of, t.tz, t.policy->contact_hour_start, t.policy->contact_hour_end, -1),
-					  as_of);
+			if (!gate.allowed)
+			{
+				/* no recommendation yet: send the written notice, or wait for the gate */
+				state = t.state;
+				wake = gate.earliest != DT_NOEND && gate.earliest > as_of ? gate.earliest : DT_NOBEGIN;
+				if (strcmp(gate.rule, "eca_notice_missing") == 0)
+				{
+					const char *ch = outreach_check(&t, "letter", CK_NOTICE,
+													outreach_send_time(as_of, t.tz, t.policy->contact_hour_start,
+																	   t.policy->contact_hour_end, -1)).allowed ? "letter" : "email";
+					int64		id = outreach_enqueue_target(&t, ch, "notice:eca", CK_NOTICE, "eca_notice", NULL, as_of, as_of);
+
+					if (id > 0)
+					{
+						t.eca_notice_at = as_of;
+						eca_notice_sent(&t, as_of);
+						wake = as_of + (TimestampTz) ECA_NOTICE_DAYS_BEFORE * USECS_PER_DAY;
+						actions++;
+					}
+				}
+				audit_record(t.practice_id, t.patient_id, as_of, "collect", "placement_review_held", "placement",
+							 psprintf("%s: %s (%s)", gate.rule, gate.reason, gate.source),
+							 decision_facts(&t, "placement", "placement review", NULL, as_of, gate.rule));
+				break;
+			}
+			summary = task_summary(t.practice_id, t.patient_id, "a placement review: the cadence has run out", as_of);
+			task_id = task_open(t.practice_id, t.patient_id, "placement_review", summary,
+								outreach_send_time(as_of, t.tz, t.policy->contact_hour_start, t.policy->contact_hour_end, -1),
+								as_of);
+			decision_attach_task(t.practice_id, task_id,
+								 decision_facts(&t, "placement", "placement review", NULL, as_of, NULL));
 			audit_record(t.practice_id, t.patient_id, as_of, "collect", "placement_review", NULL, d.reason, NULL);
 			actions++;
 			break;
@@ -328,8 +391,8 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 	dunning_plan(&plans.update,
 				 "UPDATE collect.account SET cadence_step = $3, state = $4, next_action_at = $5,"
 				 " last_contact_at = $6, first_statement_at = $7, days_past_due = $8,"
-				 " aging_bucket = $9, segment = $10"
-				 " WHERE practice_id = $1 AND patient_id = $2", 10, upd_types);
+				 " aging_bucket = $9, segment = $10, cadence_anchor = $11"
+				 " WHERE practice_id = $1 AND patient_id = $2", 11, upd_types);
 	args[2] = Int32GetDatum(t.cadence_step);
 	args[3] = CStringGetTextDatum(state);
 	args[4] = nullable_ts(wake, nulls, 4);
@@ -338,6 +401,8 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 	args[7] = Int32GetDatum(days);
 	args[8] = CStringGetTextDatum(aging_bucket_for(days));
 	args[9] = CStringGetTextDatum(account_segment(&af));
+	args[10] = DateADTGetDatum(t.cadence_anchor);
+	nulls[10] = t.has_anchor ? ' ' : 'n';
 	if (SPI_execute_plan(plans.update, args, nulls, false, 1) != SPI_OK_UPDATE)
 		elog(ERROR, "updating the account failed");
 	return actions;
@@ -349,21 +414,99 @@ typedef struct DueKey
 	char		patient_id[ID_LEN];
 } DueKey;
 
+/*
+ * Process keys[from, to) in a subtransaction: on an error (a practice's
+ * cadence naming a template that does not exist, say) roll the batch back
+ * and return false with the message, so one bad account cannot stop the
+ * clock for everyone. Cancels and shutdowns are re-thrown.
+ */
+static bool
+run_batch(DueKey *keys, uint64 from, uint64 to, TimestampTz as_of, MemoryContext per_account,
+		  int64 *actions, char **error)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	int64		taken = 0;
+	bool		ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(outer);
+	PG_TRY();
+	{
+		for (uint64 i = from; i < to; i++)
+		{
+			MemoryContext old;
+
+			CHECK_FOR_INTERRUPTS();
+			old = MemoryContextSwitchTo(per_account);
+			taken += process_account(keys[i].practice_id, keys[i].patient_id, as_of);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(per_account);
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(outer);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(outer);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(outer);
+		CurrentResourceOwner = owner;
+		MemoryContextReset(per_account);
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
+			edata->sqlerrcode == ERRCODE_CRASH_SHUTDOWN || edata->elevel >= FATAL)
+			ReThrowError(edata);
+		*error = edata->message;
+		ok = false;
+	}
+	PG_END_TRY();
+	if (ok)
+		*actions += taken;
+	return ok;
+}
+
+/* an account tick could not process: try again in an hour, say why in the audit log */
+static void
+mark_failed(const DueKey *key, TimestampTz as_of, const char *error)
+{
+	static SPIPlanPtr retry = NULL;
+	static const Oid types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	Datum		args[3];
+
+	dunning_plan(&retry, "UPDATE collect.account SET next_action_at = $3"
+				 " WHERE practice_id = $1 AND patient_id = $2", 3, types);
+	args[0] = CStringGetTextDatum(key->practice_id);
+	args[1] = CStringGetTextDatum(key->patient_id);
+	args[2] = TimestampTzGetDatum(as_of + USECS_PER_HOUR);
+	SPI_execute_plan(retry, args, NULL, false, 0);
+	audit_record(key->practice_id, key->patient_id, as_of, "collect", "tick_error", "cadence",
+				 error ? error : "unknown error", NULL);
+	ereport(WARNING,
+			(errmsg("collect.tick: account %s/%s failed and is retried in an hour: %s",
+					key->practice_id, key->patient_id, error ? error : "unknown error")));
+}
+
 int64
 cadence_tick(TimestampTz as_of)
 {
 	static const Oid types[1] = {TIMESTAMPTZOID};
 	Datum		arg = TimestampTzGetDatum(as_of);
 	MemoryContext per_account,
-				batch_ctx,
-				old;
+				batch_ctx;
 	int64		actions = 0;
 	DueKey	   *keys;
+	char	   *error = NULL;
 
 	SPI_connect();
 	dunning_plan(&plans.due,
 				 "SELECT practice_id, patient_id FROM collect.account"
-				 " WHERE next_action_at <= $1 ORDER BY next_action_at LIMIT " CppAsString2(TICK_BATCH),
+				 " WHERE next_action_at <= $1 ORDER BY next_action_at LIMIT " CppAsString2(TICK_BATCH)
+				 " FOR UPDATE SKIP LOCKED",
 				 1, types);
 	batch_ctx = AllocSetContextCreate(CurrentMemoryContext, "collect tick batch", ALLOCSET_DEFAULT_SIZES);
 	per_account = AllocSetContextCreate(CurrentMemoryContext, "collect tick account", ALLOCSET_DEFAULT_SIZES);
@@ -383,13 +526,12 @@ cadence_tick(TimestampTz as_of)
 		SPI_freetuptable(SPI_tuptable);
 		if (n == 0)
 			break;
-		for (uint64 i = 0; i < n; i++)
+		if (!run_batch(keys, 0, n, as_of, per_account, &actions, &error))
 		{
-			CHECK_FOR_INTERRUPTS();
-			old = MemoryContextSwitchTo(per_account);
-			actions += process_account(keys[i].practice_id, keys[i].patient_id, as_of);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(per_account);
+			/* one account spoiled the batch: redo it account by account */
+			for (uint64 i = 0; i < n; i++)
+				if (!run_batch(keys, i, i + 1, as_of, per_account, &actions, &error))
+					mark_failed(&keys[i], as_of, error);
 		}
 	}
 	MemoryContextDelete(per_account);

@@ -118,16 +118,22 @@ x835_palloc(void *ctx, size_t size)
 									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
 }
 
-/* collect.patient.patient_id: ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$ */
+/* collect.patient.patient_id: ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$ (ASCII, whatever the locale) */
+static inline bool
+ascii_alnum(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
 static bool
 valid_patient_id(const char *s)
 {
 	size_t		n = strlen(s);
 
-	if (n == 0 || n > 64 || !isalnum((unsigned char) s[0]))
+	if (n == 0 || n > 64 || !ascii_alnum(s[0]))
 		return false;
 	for (size_t i = 1; i < n; i++)
-		if (!isalnum((unsigned char) s[i]) && strchr("_.:-", s[i]) == NULL)
+		if (!ascii_alnum(s[i]) && strchr("_.:-", s[i]) == NULL)
 			return false;
 	return true;
 }

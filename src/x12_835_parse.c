@@ -350,6 +350,20 @@ read_isa(Reader *r, Segment *s)
 		!(is_delimiter(r->seg_term) || r->seg_term == '\n' || r->seg_term == '\r'))
 		return x835_fail(r, "the segment terminator after ISA16 ('%c') is not usable", r->seg_term);
 
+	/*
+	 * A file may declare one terminator and then break segments with
+	 * newlines only: when the declared byte never occurs again in this
+	 * interchange's remainder but line breaks do, read by lines.
+	 */
+	if (r->seg_term != '\n' && r->seg_term != '\r' &&
+		memchr(start + i + 2, r->seg_term, avail - i - 2) == NULL &&
+		memchr(start + i + 2, '\n', avail - i - 2) != NULL)
+	{
+		x835_warn(r, r->segno, -1, "the ISA declares segment terminator '%c' but the file breaks segments with new lines; read by lines",
+				  r->seg_term);
+		r->seg_term = '\n';
+	}
+
 	/* tokenise ISA01..ISA16 in place */
 	start[i + 1] = '\0';
 	memcpy(s->id, "ISA", 4);
@@ -470,10 +484,16 @@ close_claim(Reader *r)
 		x835_warn(r, c->segment, (int) (c - r->out->claims),
 				  "claim at segment %d does not balance: CLP03 %s - adjustments %s != CLP04 %s",
 				  c->segment, fmt_money(m1, 32, c->billed), fmt_money(m2, 32, adjusted), fmt_money(m3, 32, c->paid));
-	if (c->has_clp05 && c->n_cas > 0 && c->clp05 != x835_patient_responsibility(c))
+	if (c->has_clp05 && c->n_cas > 0 && c->clp05 != c->group_total[X835_GROUP_PR] + c->cr_patient)
 		x835_warn(r, c->segment, (int) (c - r->out->claims),
 				  "claim at segment %d: CLP05 %s differs from the CAS patient-responsibility total %s, which is posted",
-				  c->segment, fmt_money(m1, 32, c->clp05), fmt_money(m2, 32, x835_patient_responsibility(c)));
+				  c->segment, fmt_money(m1, 32, c->clp05),
+				  fmt_money(m2, 32, c->group_total[X835_GROUP_PR] + c->cr_patient));
+	if (c->status == X835_STATUS_REVERSAL &&
+		(c->group_total[X835_GROUP_PR] + c->cr_patient > 0 || (c->n_cas == 0 && c->clp05 > 0)))
+		x835_warn(r, c->segment, (int) (c - r->out->claims),
+				  "reversal at segment %d carries a positive patient responsibility; it is taken back",
+				  c->segment);
 	if (c->service_date == 0)
 		c->service_date = r->first_line_date;
 	r->claim = NULL;
@@ -1124,7 +1144,14 @@ x835_patient_responsibility(const X835Claim *claim)
 {
 	if (claim->status == X835_STATUS_PREDETERMINATION)
 		return 0;				/* no claim was paid: nothing is owed yet */
+	x835_cents	owed;
+
 	if (claim->n_cas > 0)
-		return claim->group_total[X835_GROUP_PR] + claim->cr_patient;
-	return claim->has_clp05 ? claim->clp05 : 0;
+		owed = claim->group_total[X835_GROUP_PR] + claim->cr_patient;
+	else
+		owed = claim->has_clp05 ? claim->clp05 : 0;
+	/* a reversal only ever takes back, whatever sign the payer used */
+	if (claim->status == X835_STATUS_REVERSAL && owed > 0)
+		owed = -owed;
+	return owed;
 }

@@ -140,7 +140,7 @@ extern const char *x835_status_label(int status);
 /*
  * Patient responsibility posted for a claim: the CAS PR total plus CR
  * amounts with patient reasons; CLP05 only when the claim has no CAS at
- * all; zero for predeterminations.
+ * all; zero for predeterminations; never positive for a reversal.
  */
 extern x835_cents x835_patient_responsibility(const X835Claim *claim);
 

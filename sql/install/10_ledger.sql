@@ -25,16 +25,9 @@ CREATE FUNCTION @extschema@.ledger_before_insert() RETURNS trigger
 CREATE TRIGGER ledger_idempotent BEFORE INSERT ON @extschema@.ledger
   FOR EACH ROW EXECUTE FUNCTION @extschema@.ledger_before_insert();
 
--- Account upkeep, once per statement over the rows it inserted. Its
--- statements are planned once per backend (generic plans); the planner
--- settings keep those plans on index lookups by (practice_id, patient_id)
--- whatever the table statistics were when they were made (an empty
--- account table would otherwise cache a hash join or a bitmap scan over
--- the whole practice).
+-- Account upkeep, once per statement over the rows it inserted.
 CREATE FUNCTION @extschema@.ledger_after_insert() RETURNS trigger
-  AS 'MODULE_PATHNAME', 'ledger_after_insert' LANGUAGE C SECURITY DEFINER
-  SET search_path = pg_catalog, pg_temp
-  SET enable_seqscan = off SET enable_bitmapscan = off SET enable_hashjoin = off SET enable_mergejoin = off;
+  AS 'MODULE_PATHNAME', 'ledger_after_insert' LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 CREATE TRIGGER ledger_account_upkeep AFTER INSERT ON @extschema@.ledger
   REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.ledger_after_insert();

@@ -20,7 +20,7 @@ ALTER TABLE @extschema@.account
 -- step_kind: collection (default), notice, opt_out_confirmation.
 CREATE FUNCTION @extschema@.send_block_reason(practice_id text, patient_id text, channel text,
                                               at timestamptz, step_kind text DEFAULT 'collection')
-  RETURNS text AS 'MODULE_PATHNAME', 'collect_send_block_reason' LANGUAGE C STRICT STABLE;
+  RETURNS text AS 'MODULE_PATHNAME', 'collect_send_block_reason' LANGUAGE C STRICT;
 
 -- Queue one templated message (outreach_enqueue for SQL callers): the
 -- message_id, or 0 when a rule held it back (see collect.audit_log).
@@ -37,20 +37,23 @@ CREATE FUNCTION @extschema@.render_message(practice_id text, patient_id text, ch
 
 -- The first moment at or after not_before inside the patient's allowed hours.
 CREATE FUNCTION @extschema@.next_send_time(practice_id text, patient_id text, not_before timestamptz)
-  RETURNS timestamptz AS 'MODULE_PATHNAME', 'collect_next_send_time' LANGUAGE C STRICT STABLE;
+  RETURNS timestamptz AS 'MODULE_PATHNAME', 'collect_next_send_time' LANGUAGE C STRICT;
 
 -- A signed pay link, and its check (status: valid, expired, invalid).
 CREATE FUNCTION @extschema@.pay_link(practice_id text, patient_id text, amount numeric, expires_at timestamptz)
-  RETURNS text AS 'MODULE_PATHNAME', 'collect_pay_link' LANGUAGE C STRICT STABLE;
+  RETURNS text AS 'MODULE_PATHNAME', 'collect_pay_link' LANGUAGE C STRICT;
+-- minting links is for collect itself and the worker, not every role
+REVOKE EXECUTE ON FUNCTION @extschema@.pay_link(text, text, numeric, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.pay_link(text, text, numeric, timestamptz) TO collect_worker;
 CREATE FUNCTION @extschema@.verify_pay_link(url text, as_of timestamptz DEFAULT now(),
                                             OUT status text, OUT practice_id text, OUT patient_id text,
                                             OUT amount numeric, OUT expires_at timestamptz)
-  AS 'MODULE_PATHNAME', 'collect_verify_pay_link' LANGUAGE C STRICT STABLE;
+  AS 'MODULE_PATHNAME', 'collect_verify_pay_link' LANGUAGE C STRICT;
 
 -- The standard written summary of an account for a staff task.
 CREATE FUNCTION @extschema@.task_summary(practice_id text, patient_id text, recommendation text DEFAULT NULL,
                                          as_of timestamptz DEFAULT now())
-  RETURNS text AS 'MODULE_PATHNAME', 'collect_task_summary' LANGUAGE C STABLE;
+  RETURNS text AS 'MODULE_PATHNAME', 'collect_task_summary' LANGUAGE C;
 
 -- Templates may only use whitelisted {{variables}} (checked on write).
 CREATE FUNCTION @extschema@.message_template_check() RETURNS trigger
@@ -118,6 +121,10 @@ Please pay at {{pay_link}} or call us to set up a payment plan.{{plan_offer}}
   'Hi {{first_name}}, we missed you at your appointment with {{practice_name}}. Reply or call us to book a new time.'),
  ('call', 'en', 'call_task', NULL,
   'Call {{first_name}} about {{balance}} ({{days_past_due}} days past due).'),
+ ('call', 'en', 'voice', NULL,
+  'Hello {{first_name}}, this is {{practice_name}} calling about your balance of {{balance}}. You can pay with the secure link we sent or call us back to talk about options. To stop these calls, say stop or call our office.'),
+ ('call', 'es', 'voice', NULL,
+  'Hola {{first_name}}, le llama {{practice_name}} por su saldo de {{balance}}. Puede pagar con el enlace seguro que le enviamos o llamarnos para hablar de opciones. Para no recibir más llamadas, diga alto o llame a nuestra oficina.'),
  ('first_text', 'es', 'any', NULL,
   'Hola {{first_name}}, le escribe {{practice_name}}. Su saldo de {{balance}} por su visita del {{service_date}} está listo. Pague de forma segura: {{pay_link}}{{plan_offer}}'),
  ('first_email', 'es', 'any', 'Su saldo con {{practice_name}}',
@@ -168,5 +175,5 @@ CREATE FUNCTION @extschema@.record_event(practice_id text, patient_id text, kind
 
 -- Plain words a voice agent or the front desk can read out.
 CREATE FUNCTION @extschema@.explain_balance(practice_id text, patient_id text)
-  RETURNS text AS 'MODULE_PATHNAME', 'collect_explain_balance' LANGUAGE C STRICT STABLE;
+  RETURNS text AS 'MODULE_PATHNAME', 'collect_explain_balance' LANGUAGE C STRICT;
 

@@ -12,7 +12,11 @@ ALTER TABLE @extschema@.plan
   ADD COLUMN credit_from   timestamptz,           -- payments posted at/after this count toward installments
   ADD COLUMN approval_note text,
   ADD COLUMN approved_at   timestamptz,
-  ADD COLUMN ended_at      timestamptz;
+  ADD COLUMN ended_at      timestamptz,
+  ADD COLUMN settle_pending boolean NOT NULL DEFAULT true;  -- payments to apply: the settle pass looks at it
+-- the settle pass finds flagged plans here; completed plans by patient for the ledger trigger
+CREATE INDEX plan_settle_pending_idx ON @extschema@.plan (practice_id, plan_id) WHERE settle_pending;
+CREATE INDEX plan_patient_idx ON @extschema@.plan (practice_id, patient_id);
 
 -- Per installment: reminder, charge and retry bookkeeping.
 ALTER TABLE @extschema@.installment
@@ -26,6 +30,10 @@ ALTER TABLE @extschema@.installment
   ADD COLUMN missed_at       timestamptz,         -- retries exhausted or unpaid past its grace
   ADD COLUMN last_error      text;
 CREATE INDEX installment_due_idx ON @extschema@.installment (due_date) WHERE status IN ('due','failed');
+-- missed installments, for the defaults pass
+CREATE INDEX installment_missed_idx ON @extschema@.installment (practice_id, plan_id) WHERE status = 'failed' AND missed_at IS NOT NULL;
+-- credit balances, for the refund sweep
+CREATE INDEX account_credit_idx ON @extschema@.account (practice_id) WHERE balance < 0;
 
 -- Approved hardship arrangements and their review dates.
 CREATE TABLE @extschema@.hardship (
@@ -33,7 +41,7 @@ CREATE TABLE @extschema@.hardship (
   practice_id  text NOT NULL,
   patient_id   text NOT NULL,
   approved_at  timestamptz NOT NULL,
-  outcome      text NOT NULL CHECK (outcome IN ('reduction','longer_term','lower_minimum')),
+  outcome      text NOT NULL CHECK (outcome IN ('reduction','longer_term','lower_minimum','pause')),
   details      jsonb NOT NULL DEFAULT '{}',
   adjustment   numeric(12,2),                     -- reduction posted, if any
   plan_id      bigint,                            -- plan made under it, if any
@@ -74,6 +82,14 @@ CREATE TABLE @extschema@.refund_sweep_run (
 ------------------------------------------------------------------------
 -- Functions
 ------------------------------------------------------------------------
+-- A posted payment, reversal, adjustment or write-off flags the patient's
+-- plans for the next settle pass (src/plan_tick.c).
+CREATE FUNCTION @extschema@.plan_ledger_posted() RETURNS trigger
+  AS 'MODULE_PATHNAME', 'plan_ledger_posted' LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+CREATE TRIGGER ledger_plan_settle AFTER INSERT ON @extschema@.ledger
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.plan_ledger_posted();
+
 -- The installments a plan for the patient's balance would have (pure: writes nothing).
 CREATE FUNCTION @extschema@.quote_plan(practice_id text, patient_id text, installments int DEFAULT NULL,
                                        as_of timestamptz DEFAULT now())
@@ -94,6 +110,11 @@ CREATE FUNCTION @extschema@.approve_plan(plan_id bigint, approver text, as_of ti
 CREATE FUNCTION @extschema@.cancel_plan(plan_id bigint, actor text, as_of timestamptz DEFAULT now())
   RETURNS void AS 'MODULE_PATHNAME', 'cancel_plan' LANGUAGE C;
 
+-- Offer the patient the quoted plan by message (a "yes"/"PLAN" reply then creates it); the message_id or 0.
+CREATE FUNCTION @extschema@.offer_plan(practice_id text, patient_id text, installments int DEFAULT NULL,
+                                       as_of timestamptz DEFAULT now())
+  RETURNS bigint AS 'MODULE_PATHNAME', 'offer_plan' LANGUAGE C;
+
 -- A patient asked for a plan ("rest next month"): a plan for the remainder.
 CREATE FUNCTION @extschema@.request_plan(practice_id text, patient_id text, installments int DEFAULT NULL,
                                          as_of timestamptz DEFAULT now())
@@ -107,11 +128,6 @@ CREATE FUNCTION @extschema@.record_charge_result(practice_id text, message_id bi
 -- The plan pass of collect.tick, callable alone (tests, catch-up runs).
 CREATE FUNCTION @extschema@.plans_tick(as_of timestamptz DEFAULT now())
   RETURNS bigint AS 'MODULE_PATHNAME', 'plans_tick_sql' LANGUAGE C;
-
--- What record_event(..., 'hardship_approved', ...) does, callable alone.
-CREATE FUNCTION @extschema@.hardship_approved(practice_id text, patient_id text, details jsonb,
-                                              at timestamptz DEFAULT now())
-  RETURNS bigint AS 'MODULE_PATHNAME', 'hardship_approved_sql' LANGUAGE C;
 
 -- Offer a settlement (discount_pct NULL = the policy's largest).
 CREATE FUNCTION @extschema@.offer_settlement(practice_id text, patient_id text, discount_pct int DEFAULT NULL,
@@ -157,9 +173,9 @@ INSERT INTO @extschema@.message_template (template_name, language, channel, subj
  ('plan_reminder_autopay', 'es', 'sms', NULL,
   '{{practice_name}}: su pago del plan de {{installment_amount}} se cargará a su tarjeta registrada el {{due_date}}. {{opt_out}}'),
  ('plan_reminder_autopay', 'en', 'email', 'Your plan payment on {{due_date}}',
-  'Hello {{first_name}}, your plan installment of {{installment_amount}} will be charged to your card on file on {{due_date}}. Questions: {{practice_phone}}. {{opt_out}}'),
+  'Hello {{first_name}}, your plan installment of {{installment_amount}} will be charged to your card on file on {{due_date}}. Questions? Just reply. {{opt_out}}'),
  ('plan_reminder_autopay', 'es', 'email', 'Su pago del plan el {{due_date}}',
-  'Hola {{first_name}}, la cuota de su plan de {{installment_amount}} se cargará a su tarjeta registrada el {{due_date}}. Preguntas: {{practice_phone}}. {{opt_out}}'),
+  'Hola {{first_name}}, la cuota de su plan de {{installment_amount}} se cargará a su tarjeta registrada el {{due_date}}. ¿Preguntas? Responda a este mensaje. {{opt_out}}'),
  ('plan_payment_failed', 'en', 'sms', NULL,
   '{{practice_name}}: we could not process your plan payment of {{installment_amount}}. No worries, you can pay here: {{pay_link}} or reply and we will help. {{opt_out}}'),
  ('plan_payment_failed', 'es', 'sms', NULL,
@@ -176,14 +192,22 @@ INSERT INTO @extschema@.message_template (template_name, language, channel, subj
   'Hello {{first_name}}, your payment plan for {{plan_total}} is set: {{installments}} payments, the first of {{installment_amount}} due on {{due_date}}. Details: {{pay_link}}. {{opt_out}}'),
  ('plan_confirmation', 'es', 'email', 'Su plan de pagos',
   'Hola {{first_name}}, su plan de pagos por {{plan_total}} está listo: {{installments}} pagos, el primero de {{installment_amount}} el {{due_date}}. Detalles: {{pay_link}}. {{opt_out}}'),
+ ('plan_offer', 'en', 'sms', NULL,
+  '{{practice_name}}: you can pay {{plan_total}} in {{installments}} monthly payments of about {{installment_amount}}, the first on {{due_date}}. Reply PLAN to set it up. {{opt_out}}'),
+ ('plan_offer', 'es', 'sms', NULL,
+  '{{practice_name}}: puede pagar {{plan_total}} en {{installments}} pagos mensuales de unos {{installment_amount}}, el primero el {{due_date}}. Responda PLAN para activarlo. {{opt_out}}'),
+ ('plan_offer', 'en', 'email', 'Pay over time: {{installments}} monthly payments',
+  'Hello {{first_name}}, you can pay your balance of {{plan_total}} in {{installments}} monthly payments of about {{installment_amount}}, the first on {{due_date}}. Reply PLAN to set it up, or pay in full here: {{pay_link}}. {{opt_out}}'),
+ ('plan_offer', 'es', 'email', 'Pague en cuotas: {{installments}} pagos mensuales',
+  'Hola {{first_name}}, puede pagar su saldo de {{plan_total}} en {{installments}} pagos mensuales de unos {{installment_amount}}, el primero el {{due_date}}. Responda PLAN para activarlo, o pague el total aquí: {{pay_link}}. {{opt_out}}'),
  ('plan_defaulted', 'en', 'sms', NULL,
-  '{{practice_name}}: two plan payments were missed, so your plan has ended and {{balance}} is due. Please pay at {{pay_link}} or call {{practice_phone}} to talk options. {{opt_out}}'),
+  '{{practice_name}}: two plan payments were missed, so your plan has ended and {{balance}} is due. Please pay at {{pay_link}} or reply to talk about options. {{opt_out}}'),
  ('plan_defaulted', 'es', 'sms', NULL,
-  '{{practice_name}}: no se recibieron dos cuotas, por lo que su plan terminó y se deben {{balance}}. Pague en {{pay_link}} o llame al {{practice_phone}} para ver opciones. {{opt_out}}'),
+  '{{practice_name}}: no se recibieron dos cuotas, por lo que su plan terminó y se deben {{balance}}. Pague en {{pay_link}} o responda para ver opciones. {{opt_out}}'),
  ('plan_defaulted', 'en', 'email', 'Your payment plan has ended',
-  'Hello {{first_name}}, two payments of your plan were missed, so the plan has ended and {{balance}} is now due. Please pay at {{pay_link}}, or call {{practice_phone}} and we will talk about options. {{opt_out}}'),
+  'Hello {{first_name}}, two payments of your plan were missed, so the plan has ended and {{balance}} is now due. Please pay at {{pay_link}}, or reply and we will talk about options. {{opt_out}}'),
  ('plan_defaulted', 'es', 'email', 'Su plan de pagos terminó',
-  'Hola {{first_name}}, no se recibieron dos pagos de su plan, por lo que el plan terminó y ahora se deben {{balance}}. Pague en {{pay_link}} o llame al {{practice_phone}} para hablar de opciones. {{opt_out}}'),
+  'Hola {{first_name}}, no se recibieron dos pagos de su plan, por lo que el plan terminó y ahora se deben {{balance}}. Pague en {{pay_link}} o responda para hablar de opciones. {{opt_out}}'),
  ('settlement_offer', 'en', 'sms', NULL,
   '{{practice_name}}: pay {{amount}} instead of {{balance}} to settle your account in full. Pay at {{pay_link}} or reply YES. {{opt_out}}'),
  ('settlement_offer', 'es', 'sms', NULL,

@@ -11,7 +11,8 @@
 -- The jobs collect wants: name suffix, schedule, command.
 CREATE FUNCTION @extschema@.cron_jobs(OUT job text, OUT schedule text, OUT command text)
   RETURNS SETOF record LANGUAGE sql IMMUTABLE
-  AS $$ VALUES ('tick', '* * * * *', 'SELECT collect.tick()') $$;
+  AS $$ VALUES ('tick', '* * * * *', 'SELECT collect.tick()'),
+               ('train', '30 3 * * *', 'SELECT collect.train_all()') $$;
 
 -- SQL to run in the cron database to schedule collect's jobs for this one.
 CREATE FUNCTION @extschema@.cron_schedule_command() RETURNS text
