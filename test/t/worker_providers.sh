@@ -33,6 +33,12 @@ for _ in $(seq 600); do
   sleep 0.1
 done
 [ -s "$D/stub_port" ] || { cat "$D/stub.out"; exit 1; }
+# let the worker see the database without the extension before it is created
+# (it re-checks every idle timeout), so the "waiting" line below is not a race
+for _ in $(seq 100); do
+  grep -q 'extension collect is not installed in database "prov"; waiting' "$PGHOST/server.log" && break
+  sleep 0.1
+done
 ST=$(cat "$D/stub_port")
 log "prism twilio :$TW, prism sendgrid :$SG, stub :$ST"
 AC=AC0123456789abcdef0123456789abcdef
