@@ -64,6 +64,30 @@ plan_getdatum(int row, int col, bool *isnull)
 	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
 }
 
+/*
+ * The leading (practice_id, patient_id, id) columns of every row of the
+ * current SPI result, copied into cxt: how a plan pass lists its due work
+ * before acting on each item outside the query's SPI connection.
+ */
+int
+plan_due_rows(MemoryContext cxt, char ***practice, char ***patient, int64 **ids)
+{
+	int			n = (int) SPI_processed;
+
+	*practice = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
+	*patient = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
+	*ids = MemoryContextAlloc(cxt, sizeof(int64) * Max(n, 1));
+	for (int r = 0; r < n; r++)
+	{
+		bool		isnull;
+
+		(*practice)[r] = plan_getstr(r, 1, cxt);
+		(*patient)[r] = plan_getstr(r, 2, cxt);
+		(*ids)[r] = DatumGetInt64(plan_getdatum(r, 3, &isnull));
+	}
+	return n;
+}
+
 pg_tz *
 plan_practice_tz(const char *practice_id)
 {

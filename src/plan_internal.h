@@ -24,6 +24,7 @@ extern void plan_build_quote(const Policy *policy, Cents total, int installments
 extern int	plan_exec(SPIPlanPtr plan, Datum *args, const char *nulls, bool read_only, long count);
 extern char *plan_getstr(int row, int col, MemoryContext cxt);
 extern Datum plan_getdatum(int row, int col, bool *isnull);
+extern int	plan_due_rows(MemoryContext cxt, char ***practice, char ***patient, int64 **ids);
 
 /* these connect to SPI themselves */
 extern void plan_lock_account(const char *practice_id, const char *patient_id);

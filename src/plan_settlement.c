@@ -256,18 +256,12 @@ settlement_tick(TimestampTz as_of)
 						   "         AND l.kind IN ('payment', 'reversal') AND l.posted_at >= s.offered_at"
 						   "         AND l.posted_at <= $1), 0) >= s.amount"
 						   " ORDER BY s.practice_id, s.settlement_id", 1, t1), a, NULL, true, 0);
-	n = (int) SPI_processed;
-	practice = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
-	patient = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
-	ids = MemoryContextAlloc(cxt, sizeof(int64) * Max(n, 1));
+	n = plan_due_rows(cxt, &practice, &patient, &ids);
 	post = MemoryContextAlloc(cxt, sizeof(Cents) * Max(n, 1));
 	for (int r = 0; r < n; r++)
 	{
 		bool		isnull;
 
-		practice[r] = plan_getstr(r, 1, cxt);
-		patient[r] = plan_getstr(r, 2, cxt);
-		ids[r] = DatumGetInt64(plan_getdatum(r, 3, &isnull));
 		post[r] = numeric_to_cents(plan_getdatum(r, 4, &isnull));
 	}
 	SPI_finish();

@@ -328,20 +328,14 @@ settle_pass(TimestampTz as_of, MemoryContext loop)
 						   " LEFT JOIN collect.account a ON a.practice_id = p.practice_id AND a.patient_id = p.patient_id"
 						   " WHERE p.settle_pending"
 						   " ORDER BY p.practice_id, p.plan_id", 1, t1), a, NULL, true, 0);
-	n = (int) SPI_processed;
-	practice = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
-	patient = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
+	n = plan_due_rows(cxt, &practice, &patient, &plan_id);
 	status = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
-	plan_id = MemoryContextAlloc(cxt, sizeof(int64) * Max(n, 1));
 	free_credit = MemoryContextAlloc(cxt, sizeof(Cents) * Max(n, 1));
 	balance = MemoryContextAlloc(cxt, sizeof(Cents) * Max(n, 1));
 	for (int r = 0; r < n; r++)
 	{
 		bool		isnull;
 
-		practice[r] = plan_getstr(r, 1, cxt);
-		patient[r] = plan_getstr(r, 2, cxt);
-		plan_id[r] = DatumGetInt64(plan_getdatum(r, 3, &isnull));
 		status[r] = plan_getstr(r, 4, cxt);
 		free_credit[r] = numeric_to_cents(plan_getdatum(r, 5, &isnull));
 		balance[r] = numeric_to_cents(plan_getdatum(r, 6, &isnull));
@@ -476,18 +470,7 @@ defaults_pass(TimestampTz as_of, MemoryContext loop)
 						   "   ON m.practice_id = p.practice_id AND m.plan_id = p.plan_id"
 						   " WHERE p.status = 'active'"
 						   " ORDER BY p.practice_id, p.plan_id", 1, t1), a, NULL, true, 0);
-	n = (int) SPI_processed;
-	practice = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
-	patient = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
-	plan_id = MemoryContextAlloc(cxt, sizeof(int64) * Max(n, 1));
-	for (int r = 0; r < n; r++)
-	{
-		bool		isnull;
-
-		practice[r] = plan_getstr(r, 1, cxt);
-		patient[r] = plan_getstr(r, 2, cxt);
-		plan_id[r] = DatumGetInt64(plan_getdatum(r, 3, &isnull));
-	}
+	n = plan_due_rows(cxt, &practice, &patient, &plan_id);
 	SPI_finish();
 
 	for (int r = 0; r < n; r++)
@@ -540,19 +523,11 @@ hardship_reviews_pass(TimestampTz as_of, MemoryContext loop)
 	plan_exec(plan_prepare(&q, "SELECT practice_id, patient_id, hardship_id, outcome, to_char(approved_at, 'YYYY-MM-DD')"
 						   " FROM collect.hardship WHERE review_task_id IS NULL AND review_at <= $1"
 						   " ORDER BY practice_id, hardship_id", 1, t1), a, NULL, true, 0);
-	n = (int) SPI_processed;
-	practice = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
-	patient = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
+	n = plan_due_rows(cxt, &practice, &patient, &hardship_id);
 	outcome = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
 	approved = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
-	hardship_id = MemoryContextAlloc(cxt, sizeof(int64) * Max(n, 1));
 	for (int r = 0; r < n; r++)
 	{
-		bool		isnull;
-
-		practice[r] = plan_getstr(r, 1, cxt);
-		patient[r] = plan_getstr(r, 2, cxt);
-		hardship_id[r] = DatumGetInt64(plan_getdatum(r, 3, &isnull));
 		outcome[r] = plan_getstr(r, 4, cxt);
 		approved[r] = plan_getstr(r, 5, cxt);
 	}

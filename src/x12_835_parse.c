@@ -1142,9 +1142,10 @@ x835_status_label(int status)
 x835_cents
 x835_patient_responsibility(const X835Claim *claim)
 {
+	x835_cents	owed;
+
 	if (claim->status == X835_STATUS_PREDETERMINATION)
 		return 0;				/* no claim was paid: nothing is owed yet */
-	x835_cents	owed;
 
 	if (claim->n_cas > 0)
 		owed = claim->group_total[X835_GROUP_PR] + claim->cr_patient;
