@@ -5,7 +5,7 @@ EXTENSION   = collect
 MODULE_big  = collect
 SRCS        = $(sort $(wildcard src/*.c src/providers/*.c))
 OBJS        = $(SRCS:.c=.o)
-DATA_built  = sql/collect--0.1.sql
+DATA_built  = sql/collect--0.2.sql
 DATA        = $(filter-out $(DATA_built),$(wildcard sql/collect--*--*.sql))
 PG_CPPFLAGS = -Isrc -std=gnu11 -Wall -Wmissing-prototypes
 SHLIB_LINK  = -lcurl
@@ -22,5 +22,5 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 .DEFAULT_GOAL := all
 
-sql/collect--0.1.sql: $(sort $(wildcard sql/install/*.sql))
+sql/collect--0.2.sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
