@@ -3,3 +3,13 @@
 -- ALTER EXTENSION collect UPDATE ends in the same schema as a fresh install
 -- of 0.2 (test/t/security_upgrade.sh compares the two catalogs).
 \echo Use "ALTER EXTENSION collect UPDATE TO '0.2'" to load this file. \quit
+
+-- The ledger's four statement triggers become one: ledger_after_insert
+-- (ledger_account_upkeep) now also flags plans, rolls up the KPIs and
+-- audits write-offs. The old C symbols stay exported (src/retired.c).
+DROP TRIGGER ledger_account_kpi ON @extschema@.ledger;
+DROP TRIGGER ledger_plan_settle ON @extschema@.ledger;
+DROP TRIGGER ledger_write_off_audit ON @extschema@.ledger;
+DROP FUNCTION @extschema@.kpi_ledger_rollup();
+DROP FUNCTION @extschema@.plan_ledger_posted();
+DROP FUNCTION @extschema@.audit_ledger_write_off();

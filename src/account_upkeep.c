@@ -19,7 +19,7 @@
 /* The account as read under its row lock, and as it will be written */
 typedef struct AccountRow
 {
-	const PatientDelta *delta;
+	PatientDelta *delta;
 	const char *patient_id;
 	/* read */
 	Cents		old_balance;
@@ -75,8 +75,7 @@ static UpkeepPlans bulk;
 /* One account by its full key: always the primary key, whatever the statistics */
 typedef struct SinglePlans
 {
-	SPIPlanPtr	tz,
-				lock,
+	SPIPlanPtr	lock,
 				create,
 				charges,
 				write;
@@ -95,7 +94,7 @@ static bool plans_ready = false;
 	"patient_id, balance, charges_total, due_since, state, next_action_at," \
 	" last_response_at IS NOT NULL, failed_contacts, doubt, asked_for_plan, returned_mail," \
 	" cadence_anchor, cadence_step, last_posted_at, last_charge_at, last_payment_at," \
-	" last_payment_amount, fifo_from, fifo_to"
+	" last_payment_amount, fifo_from, fifo_to, segment"
 
 /* the columns the write sets, in the order of the Column arrays; true = added to */
 static const struct
@@ -191,8 +190,6 @@ prepare_plans(void)
 	write_types[0] = TEXTOID;
 	for (int c = 0; c < N_WRITE_COLUMNS; c++)
 		write_types[c + 1] = column_types[c];
-	single.tz = prepare_kept("SELECT timezone FROM collect.practice WHERE practice_id = $1",
-							 1, key_types, CURSOR_OPT_GENERIC_PLAN);
 	single.lock = prepare_kept("SELECT " ACCOUNT_COLUMNS " FROM collect.account"
 							   " WHERE practice_id = $1 AND patient_id = $2 FOR UPDATE",
 							   2, key_types, CURSOR_OPT_GENERIC_PLAN);
@@ -308,6 +305,9 @@ read_account_row(HeapTuple tup, TupleDesc desc, AccountRow *r)
 	r->fifo_from = isnull ? 0 : numeric_to_cents(d);
 	d = SPI_getbinval(tup, desc, 19, &isnull);
 	r->fifo_to = isnull ? 0 : numeric_to_cents(d);
+	/* what the KPI rollup files the statement's rows under */
+	r->delta->old_balance = r->old_balance;
+	strlcpy(r->delta->old_segment, SPI_getvalue(tup, desc, 20), ACCOUNT_SEGMENT_LEN);
 }
 
 /* Lock and read the touched accounts; false if some do not exist yet. */
@@ -526,36 +526,27 @@ derive_and_collect(AccountRow *r, pg_tz *tz, Column *cols, int i)
 	cols[18].values[i] = Int32GetDatum(r->settled_now && old_days > 30 ? 1 : 0);
 }
 
-static pg_tz *
-practice_timezone(Datum practice)
+static bool
+reopens_plans(const AccountRow *r)
 {
-	pg_tz	   *tz;
-
-	if (SPI_execute_plan(single.tz, &practice, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "ledger rows for a practice that does not exist");
-	tz = timezone_lookup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-	SPI_freetuptable(SPI_tuptable);
-	if (tz == NULL)
-		elog(ERROR, "practice has an invalid time zone");
-	return tz;
+	return r->delta->reopens_plans;
 }
 
 void
-account_upkeep(PatientDelta **deltas, int n)
+account_upkeep(PatientDelta **deltas, int n, pg_tz *tz)
 {
 	const char *sep = strchr(deltas[0]->key, '\x1f');
 	Datum		practice = PointerGetDatum(cstring_to_text_with_len(deltas[0]->key, sep - deltas[0]->key));
 	AccountRow *rows = palloc0(sizeof(AccountRow) * n);
 	Datum		args[N_WRITE_COLUMNS + 1];
 	Column		cols[N_WRITE_COLUMNS];
-	pg_tz	   *tz;
 	bool		any_fifo = false,
-				any_settled = false;
+				any_settled = false,
+				any_reopens = false;
 	const UpkeepPlans *plans;
 
 	prepare_plans();
 	plans = &bulk;
-	tz = practice_timezone(practice);
 	for (int i = 0; i < n; i++)
 	{
 		rows[i].delta = deltas[i];
@@ -580,6 +571,8 @@ account_upkeep(PatientDelta **deltas, int n)
 		apply_delta(&rows[i], tz);
 		any_fifo |= rows[i].needs_fifo;
 		any_settled |= rows[i].settled_now;
+		any_reopens |= deltas[i]->reopens_plans;
+		deltas[i]->new_balance = rows[i].balance;
 	}
 	if (any_fifo)
 	{
@@ -626,4 +619,6 @@ account_upkeep(PatientDelta **deltas, int n)
 		SPI_execute_plan(plans->settle_outbox, args, NULL, false, 0);
 		SPI_execute_plan(plans->settle_plan, args, NULL, false, 0);
 	}
+	if (any_reopens)
+		plans_flag_settle(practice, patient_ids_array(rows, n, reopens_plans));
 }

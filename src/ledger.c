@@ -107,17 +107,6 @@ ledger_columns(Relation rel)
 	return c;
 }
 
-/* +1 for kinds that raise what the patient owes, -1 for those that lower it */
-static int
-kind_sign(const char *kind, int len)
-{
-	if ((len == 6 && memcmp(kind, "charge", 6) == 0) ||
-		(len == 6 && memcmp(kind, "refund", 6) == 0) ||
-		(len == 8 && memcmp(kind, "reversal", 8) == 0))
-		return 1;
-	return -1;
-}
-
 /*
  * BEFORE INSERT, for each row: an external_id already posted is a no-op
  * when every value matches and an error when one differs. The probe uses
@@ -219,21 +208,99 @@ compare_deltas(const void *a, const void *b)
 	return strcmp((*(PatientDelta *const *) a)->key, (*(PatientDelta *const *) b)->key);
 }
 
-static void
-add_row(HTAB *deltas, TupleTableSlot *slot, const LedgerColumns *c)
+static LedgerKind
+ledger_kind(text *kind)
+{
+	static const char *const names[LEDGER_KINDS] = {
+		"charge", "payment", "reversal", "refund", "adjustment", "write_off"
+	};
+	int			len = VARSIZE_ANY_EXHDR(kind);
+
+	for (int k = 0; k < LEDGER_KINDS; k++)
+		if ((int) strlen(names[k]) == len && memcmp(VARDATA_ANY(kind), names[k], len) == 0)
+			return (LedgerKind) k;
+	elog(ERROR, "ledger row of unknown kind \"%.*s\"", len, VARDATA_ANY(kind));
+	return LEDGER_KINDS;		/* keep the compiler quiet */
+}
+
+/* A practice of the statement and its time zone, looked up once per statement */
+typedef struct StatementPractice
+{
+	text	   *id;
+	pg_tz	   *tz;
+} StatementPractice;
+
+static SPIPlanPtr practice_tz_plan;
+
+static pg_tz *
+practice_tz(List **practices, text *practice)
+{
+	ListCell   *lc;
+	StatementPractice *p;
+	Datum		arg = PointerGetDatum(practice);
+
+	foreach(lc, *practices)
+	{
+		p = lfirst(lc);
+		if (VARSIZE_ANY_EXHDR(p->id) == VARSIZE_ANY_EXHDR(practice) &&
+			memcmp(VARDATA_ANY(p->id), VARDATA_ANY(practice), VARSIZE_ANY_EXHDR(practice)) == 0)
+			return p->tz;
+	}
+	if (practice_tz_plan == NULL)
+	{
+		Oid			argtypes[1] = {TEXTOID};
+
+		practice_tz_plan = SPI_prepare("SELECT timezone FROM collect.practice WHERE practice_id = $1", 1, argtypes);
+		if (practice_tz_plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(practice_tz_plan);
+	}
+	if (SPI_execute_plan(practice_tz_plan, &arg, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "ledger rows for a practice that does not exist");
+	p = palloc(sizeof(StatementPractice));
+	p->id = DatumGetTextPCopy(arg);
+	p->tz = timezone_lookup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	SPI_freetuptable(SPI_tuptable);
+	if (p->tz == NULL)
+		elog(ERROR, "practice has an invalid time zone");
+	*practices = lappend(*practices, p);
+	return p->tz;
+}
+
+/* the patient's sums of one local day, for the KPI rollup */
+static LedgerDay *
+patient_day(PatientDelta *d, DateADT day)
+{
+	for (int i = d->n_days - 1; i >= 0; i--)
+		if (d->days[i].day == day)
+			return &d->days[i];
+	if (d->n_days == d->cap_days)
+	{
+		d->cap_days = d->cap_days == 0 ? 2 : d->cap_days * 2;
+		d->days = d->days == NULL ? palloc(sizeof(LedgerDay) * d->cap_days)
+			: repalloc(d->days, sizeof(LedgerDay) * d->cap_days);
+	}
+	memset(&d->days[d->n_days], 0, sizeof(LedgerDay));
+	d->days[d->n_days].day = day;
+	return &d->days[d->n_days++];
+}
+
+/* Add one new ledger row to its patient's delta; true if it is a write_off. */
+static bool
+add_row(HTAB *deltas, List **practices, TupleTableSlot *slot, const LedgerColumns *c)
 {
 	text	   *practice = DatumGetTextPP(slot->tts_values[c->practice - 1]);
 	text	   *patient = DatumGetTextPP(slot->tts_values[c->patient - 1]);
-	text	   *kind = DatumGetTextPP(slot->tts_values[c->kind - 1]);
+	LedgerKind	kind = ledger_kind(DatumGetTextPP(slot->tts_values[c->kind - 1]));
 	Cents		amount = numeric_to_cents(slot->tts_values[c->amount - 1]);
 	TimestampTz posted = DatumGetTimestampTz(slot->tts_values[c->posted_at - 1]);
+	pg_tz	   *tz = practice_tz(practices, practice);
+	DateADT		day = local_date(posted, tz);
 	char		key[ACCOUNT_KEY_LEN];
 	int			plen = VARSIZE_ANY_EXHDR(practice);
 	int			qlen = VARSIZE_ANY_EXHDR(patient);
 	PatientDelta *d;
 	bool		found;
-	bool		is_charge;
-	int			sign;
 
 	if (plen + qlen + 2 > ACCOUNT_KEY_LEN)
 		elog(ERROR, "practice_id or patient_id too long");
@@ -249,12 +316,15 @@ add_row(HTAB *deltas, TupleTableSlot *slot, const LedgerColumns *c)
 		d->first_charge_at = DT_NOEND;
 		d->last_posted_at = d->last_charge_at = d->last_payment_at = DT_NOBEGIN;
 	}
-	is_charge = VARSIZE_ANY_EXHDR(kind) == 6 && memcmp(VARDATA_ANY(kind), "charge", 6) == 0;
-	sign = kind_sign(VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind));
 	d->n_rows++;
-	d->balance_delta += sign * amount;
-	d->last_posted_at = Max(d->last_posted_at, posted);
-	if (is_charge)
+	d->balance_delta += (kind == LEDGER_CHARGE || kind == LEDGER_REFUND || kind == LEDGER_REVERSAL) ? amount : -amount;
+	if (posted >= d->last_posted_at)
+	{
+		d->last_posted_at = posted;
+		d->last_posted_day = day;
+	}
+	patient_day(d, day)->sums[kind] += amount;
+	if (kind == LEDGER_CHARGE)
 	{
 		d->charges += amount;
 		d->n_charges++;
@@ -263,17 +333,22 @@ add_row(HTAB *deltas, TupleTableSlot *slot, const LedgerColumns *c)
 	}
 	else
 		d->has_non_charge = true;
-	if (VARSIZE_ANY_EXHDR(kind) == 7 && memcmp(VARDATA_ANY(kind), "payment", 7) == 0 &&
-		posted >= d->last_payment_at)
+	if (kind != LEDGER_CHARGE && kind != LEDGER_REFUND)
+		d->reopens_plans = true;
+	if (kind == LEDGER_PAYMENT && posted >= d->last_payment_at)
 	{
 		d->last_payment_at = posted;
 		d->last_payment = amount;
 	}
+	return kind == LEDGER_WRITE_OFF;
 }
 
 /*
  * AFTER INSERT, for each statement, over the transition table: sum the new
- * rows per patient, then write each account once, in key order.
+ * rows per patient in one pass, then per practice write each account once,
+ * in key order, and flag the plans to re-settle; then add the rows to the
+ * KPI rollup and audit the write-offs. One trigger does all of it so that
+ * a single-row INSERT pays for one trigger call and one scan of its rows.
  */
 Datum
 ledger_after_insert(PG_FUNCTION_ARGS)
@@ -288,16 +363,22 @@ ledger_after_insert(PG_FUNCTION_ARGS)
 	HASH_SEQ_STATUS seq;
 	PatientDelta **sorted;
 	PatientDelta *d;
+	List	   *practices = NIL;
+	bool		any_write_off = false;
 	long		n = 0;
 	uint64		rows = 0;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) || td->tg_newtable == NULL)
 		elog(ERROR, "ledger_after_insert: must be an AFTER INSERT statement trigger with a NEW TABLE");
+	if (tuplestore_tuple_count(td->tg_newtable) == 0)
+		return PointerGetDatum(NULL);
 
 	c = ledger_columns(td->tg_relation);
 	upkeep_ctx = AllocSetContextCreate(CurrentMemoryContext, "collect ledger upkeep", ALLOCSET_DEFAULT_SIZES);
 	old_ctx = MemoryContextSwitchTo(upkeep_ctx);
+	SPI_connect();
+	MemoryContextSwitchTo(upkeep_ctx);	/* SPI_connect switched to its own context */
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = ACCOUNT_KEY_LEN;
@@ -312,7 +393,7 @@ ledger_after_insert(PG_FUNCTION_ARGS)
 		if ((++rows & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
 		slot_getallattrs(slot);
-		add_row(deltas, slot, c);
+		any_write_off |= add_row(deltas, &practices, slot, c);
 	}
 	ExecDropSingleTupleTableSlot(slot);
 
@@ -323,7 +404,6 @@ ledger_after_insert(PG_FUNCTION_ARGS)
 	qsort(sorted, n, sizeof(PatientDelta *), compare_deltas);
 
 	/* one bulk write per practice, patients in key order */
-	SPI_connect();
 	for (long first = 0; first < n;)
 	{
 		size_t		plen = strchr(sorted[first]->key, '\x1f') - sorted[first]->key;
@@ -331,9 +411,13 @@ ledger_after_insert(PG_FUNCTION_ARGS)
 
 		while (last + 1 < n && strncmp(sorted[last + 1]->key, sorted[first]->key, plen + 1) == 0)
 			last++;
-		account_upkeep(sorted + first, (int) (last - first + 1));
+		account_upkeep(sorted + first, (int) (last - first + 1),
+					   practice_tz(&practices, cstring_to_text_with_len(sorted[first]->key, plen)));
 		first = last + 1;
 	}
+	kpi_ledger_write(sorted, n);
+	if (any_write_off)
+		audit_ledger_write_offs(td);
 	SPI_finish();
 
 	MemoryContextSwitchTo(old_ctx);

@@ -14,6 +14,7 @@
 
 #include "commands/trigger.h"
 
+#include "account_upkeep.h"
 #include "outreach.h"
 #include "plan.h"
 #include "plan_internal.h"
@@ -589,33 +590,27 @@ plans_tick(TimestampTz as_of)
 	return actions;
 }
 
-PG_FUNCTION_INFO_V1(plan_ledger_posted);
+static SPIPlanPtr flag_settle_plan;
 
 /*
- * AFTER INSERT ON collect.ledger, for each statement: flag the plans of the
- * patients whose payments, reversals, adjustments or write-offs were
- * posted, for the next settle pass. Writes only plan.settle_pending.
+ * Called by the ledger trigger (account_upkeep.c) for the patients of one
+ * practice whose payments, reversals, adjustments or write-offs were
+ * posted: flag their plans for the next settle pass. Writes only
+ * plan.settle_pending.
  */
-Datum
-plan_ledger_posted(PG_FUNCTION_ARGS)
+void
+plans_flag_settle(Datum practice_id, Datum patient_ids)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
+	Oid			types[2] = {TEXTOID, TEXTARRAYOID};
+	Datum		args[2] = {practice_id, patient_ids};
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) || td->tg_newtable == NULL)
-		elog(ERROR, "plan_ledger_posted: must be an AFTER INSERT statement trigger with a NEW TABLE");
-	SPI_connect();
-	if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
-		elog(ERROR, "plan_ledger_posted: SPI_register_trigger_data failed");
-	if (SPI_execute("UPDATE collect.plan p SET settle_pending = true"
-					" FROM (SELECT DISTINCT practice_id, patient_id FROM new_rows"
-					"       WHERE kind IN ('payment', 'reversal', 'adjustment', 'write_off')) n"
-					" WHERE p.practice_id = n.practice_id AND p.patient_id = n.patient_id"
-					"   AND p.status IN ('pending_approval', 'active', 'completed') AND NOT p.settle_pending",
-					false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "plan_ledger_posted: flagging plans failed");
-	SPI_finish();
-	return PointerGetDatum(NULL);
+	plan_prepare(&flag_settle_plan,
+				 "UPDATE collect.plan SET settle_pending = true"
+				 " WHERE practice_id = $1 AND patient_id = ANY ($2)"
+				 "   AND status IN ('pending_approval', 'active', 'completed') AND NOT settle_pending",
+				 2, types);
+	if (SPI_execute_plan(flag_settle_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "flagging plans for settling failed");
 }
 
 /* collect.plans_tick(as_of) */

@@ -25,7 +25,9 @@ CREATE FUNCTION @extschema@.ledger_before_insert() RETURNS trigger
 CREATE TRIGGER ledger_idempotent BEFORE INSERT ON @extschema@.ledger
   FOR EACH ROW EXECUTE FUNCTION @extschema@.ledger_before_insert();
 
--- Account upkeep, once per statement over the rows it inserted.
+-- Once per statement over the rows it inserted: account upkeep, plan
+-- flags for re-settling, the KPI ledger rollup and the write-off audit
+-- (src/ledger.c), in one trigger so a single-row INSERT pays for one call.
 CREATE FUNCTION @extschema@.ledger_after_insert() RETURNS trigger
   AS 'MODULE_PATHNAME', 'ledger_after_insert' LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 CREATE TRIGGER ledger_account_upkeep AFTER INSERT ON @extschema@.ledger

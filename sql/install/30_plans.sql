@@ -82,14 +82,6 @@ CREATE TABLE @extschema@.refund_sweep_run (
 ------------------------------------------------------------------------
 -- Functions
 ------------------------------------------------------------------------
--- A posted payment, reversal, adjustment or write-off flags the patient's
--- plans for the next settle pass (src/plan_tick.c).
-CREATE FUNCTION @extschema@.plan_ledger_posted() RETURNS trigger
-  AS 'MODULE_PATHNAME', 'plan_ledger_posted' LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-CREATE TRIGGER ledger_plan_settle AFTER INSERT ON @extschema@.ledger
-  REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.plan_ledger_posted();
-
 -- The installments a plan for the patient's balance would have (pure: writes nothing).
 CREATE FUNCTION @extschema@.quote_plan(practice_id text, patient_id text, installments int DEFAULT NULL,
                                        as_of timestamptz DEFAULT now())

@@ -38,15 +38,6 @@ CREATE TABLE @extschema@.kpi_contact_daily (
   PRIMARY KEY (practice_id, day, slot)
 );
 
--- Ledger rollup (src/kpi_ledger.c). Its name sorts before
--- ledger_account_upkeep, so it fires first and reads each account's balance
--- and segment before the statement.
-CREATE FUNCTION @extschema@.kpi_ledger_rollup() RETURNS trigger
-  AS 'MODULE_PATHNAME', 'kpi_ledger_rollup' LANGUAGE C SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-CREATE TRIGGER ledger_account_kpi AFTER INSERT ON @extschema@.ledger
-  REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.kpi_ledger_rollup();
-
 -- Contact, event and promise rollups (src/kpi_rollup.c); the argument
 -- names the rollup.
 CREATE FUNCTION @extschema@.kpi_rollup() RETURNS trigger

@@ -53,15 +53,6 @@ CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON @extschema@.audit_lo
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON @extschema@.audit_log
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.audit_refuse_change();
 
--- One audit row per write_off ledger row, with the posting role as actor;
--- a statement without write_offs costs one scan of its new rows.
-CREATE FUNCTION @extschema@.audit_ledger_write_off() RETURNS trigger
-  AS 'MODULE_PATHNAME', 'audit_ledger_write_off' LANGUAGE C
-  SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
-CREATE TRIGGER ledger_write_off_audit AFTER INSERT ON @extschema@.ledger
-  REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.audit_ledger_write_off();
-
 ------------------------------------------------------------------------
 -- Provider credentials never reach stored error text: last_error of the
 -- outbox is scrubbed against the practice's provider
