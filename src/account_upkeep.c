@@ -4,6 +4,8 @@
  * order, so concurrent statements never deadlock), one read of the charges
  * of the accounts whose FIFO due date may have moved, one UPDATE through
  * unnest() of arrays. Three or four statements whatever the number of rows.
+ * A single posting (one account) takes a lighter path: read, compute, and
+ * write only if the row version read is still current (SinglePlans).
  * Called by the ledger trigger inside SPI; no network, no wall clock: the
  * account's own latest posted_at is its "as of".
  */
@@ -72,12 +74,22 @@ typedef struct UpkeepPlans
 
 static UpkeepPlans bulk;
 
-/* One account by its full key: always the primary key, whatever the statistics */
+/*
+ * One account by its full key: always the primary key, whatever the
+ * statistics. A single posting first tries without a row lock: read the
+ * account, compute, and write it only if that row version is still the
+ * current one (its ctid; an UPDATE that meets a newer version re-checks
+ * the ctid on it and writes nothing). Only when a concurrent posting got
+ * there first does it lock, read and compute again. The common case saves
+ * the lock's own WAL record and a second index descent.
+ */
 typedef struct SinglePlans
 {
-	SPIPlanPtr	lock,
+	SPIPlanPtr	read,
+				lock,
 				create,
 				charges,
+				write_if_current,
 				write;
 } SinglePlans;
 
@@ -90,6 +102,7 @@ static SinglePlans single;
 static bool plans_ready = false;
 
 /* the columns the lock reads, in the order read_account_row expects */
+#define N_ACCOUNT_COLUMNS 20
 #define ACCOUNT_COLUMNS \
 	"patient_id, balance, charges_total, due_since, state, next_action_at," \
 	" last_response_at IS NOT NULL, failed_contacts, doubt, asked_for_plan, returned_mail," \
@@ -181,7 +194,7 @@ static void
 prepare_plans(void)
 {
 	Oid			key_types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
-	Oid			write_types[N_WRITE_COLUMNS + 1];
+	Oid			write_types[N_WRITE_COLUMNS + 2];
 
 	if (plans_ready)
 		return;
@@ -190,6 +203,9 @@ prepare_plans(void)
 	write_types[0] = TEXTOID;
 	for (int c = 0; c < N_WRITE_COLUMNS; c++)
 		write_types[c + 1] = column_types[c];
+	single.read = prepare_kept("SELECT " ACCOUNT_COLUMNS ", ctid FROM collect.account"
+							   " WHERE practice_id = $1 AND patient_id = $2",
+							   2, key_types, CURSOR_OPT_GENERIC_PLAN);
 	single.lock = prepare_kept("SELECT " ACCOUNT_COLUMNS " FROM collect.account"
 							   " WHERE practice_id = $1 AND patient_id = $2 FOR UPDATE",
 							   2, key_types, CURSOR_OPT_GENERIC_PLAN);
@@ -202,6 +218,11 @@ prepare_plans(void)
 	single.write = prepare_kept(psprintf("UPDATE collect.account AS a SET %s"
 										 " WHERE practice_id = $1 AND patient_id = $2", write_set_list(false)),
 								N_WRITE_COLUMNS + 1, write_types, CURSOR_OPT_GENERIC_PLAN);
+	write_types[N_WRITE_COLUMNS + 1] = TIDOID;
+	single.write_if_current = prepare_kept(psprintf("UPDATE collect.account AS a SET %s"
+													" WHERE ctid = $%d AND practice_id = $1 AND patient_id = $2",
+													write_set_list(false), N_WRITE_COLUMNS + 2),
+										   N_WRITE_COLUMNS + 2, write_types, CURSOR_OPT_GENERIC_PLAN);
 	plans_ready = true;
 }
 
@@ -323,6 +344,30 @@ lock_accounts(const UpkeepPlans *plans, Datum *args, AccountRow *rows, int n)
 	}
 	for (int i = 0; i < n; i++)
 		read_account_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &rows[i]);
+	SPI_freetuptable(SPI_tuptable);
+	return true;
+}
+
+/*
+ * Read one account without a lock; false (and nothing read) if it does not
+ * exist yet. *version is the row version read.
+ */
+static bool
+read_one_account(Datum practice, AccountRow *r, ItemPointerData *version)
+{
+	Datum		args[2] = {practice, CStringGetTextDatum(r->patient_id)};
+	bool		isnull;
+
+	if (SPI_execute_plan(single.read, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reading collect.account failed");
+	if (SPI_processed == 0)
+	{
+		SPI_freetuptable(SPI_tuptable);
+		return false;
+	}
+	read_account_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, r);
+	ItemPointerCopy((ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+													  N_ACCOUNT_COLUMNS + 1, &isnull)), version);
 	SPI_freetuptable(SPI_tuptable);
 	return true;
 }
@@ -526,60 +571,31 @@ derive_and_collect(AccountRow *r, pg_tz *tz, Column *cols, int i)
 	cols[18].values[i] = Int32GetDatum(r->settled_now && old_days > 30 ? 1 : 0);
 }
 
+/*
+ * Compute the new state of the accounts read into rows (one practice, key
+ * order) and write them. With a version (one account read without a lock),
+ * write only if that row version is still current; false if it was not
+ * and nothing was written.
+ */
 static bool
-reopens_plans(const AccountRow *r)
+compute_and_write(Datum practice, AccountRow *rows, int n, pg_tz *tz, ItemPointer version)
 {
-	return r->delta->reopens_plans;
-}
-
-void
-account_upkeep(PatientDelta **deltas, int n, pg_tz *tz)
-{
-	const char *sep = strchr(deltas[0]->key, '\x1f');
-	Datum		practice = PointerGetDatum(cstring_to_text_with_len(deltas[0]->key, sep - deltas[0]->key));
-	AccountRow *rows = palloc0(sizeof(AccountRow) * n);
-	Datum		args[N_WRITE_COLUMNS + 1];
+	Datum		args[N_WRITE_COLUMNS + 2];
 	Column		cols[N_WRITE_COLUMNS];
-	bool		any_fifo = false,
-				any_settled = false,
-				any_reopens = false;
-	const UpkeepPlans *plans;
-
-	prepare_plans();
-	plans = &bulk;
-	for (int i = 0; i < n; i++)
-	{
-		rows[i].delta = deltas[i];
-		rows[i].patient_id = strchr(deltas[i]->key, '\x1f') + 1;
-	}
-
-	args[0] = practice;
-	args[1] = patient_ids_array(rows, n, NULL);
-	args[2] = TimestampTzGetDatum(deltas[0]->last_posted_at);
-	if (n == 1)
-		lock_one_account(practice, deltas[0]->last_posted_at, &rows[0]);
-	else if (!lock_accounts(plans, args, rows, n))
-	{
-		if (SPI_execute_plan(plans->create, args, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "creating collect.account rows failed");
-		if (!lock_accounts(plans, args, rows, n))
-			elog(ERROR, "collect.account rows vanished while locked");
-	}
+	bool		any_fifo = false;
 
 	for (int i = 0; i < n; i++)
 	{
 		apply_delta(&rows[i], tz);
 		any_fifo |= rows[i].needs_fifo;
-		any_settled |= rows[i].settled_now;
-		any_reopens |= deltas[i]->reopens_plans;
-		deltas[i]->new_balance = rows[i].balance;
+		rows[i].delta->new_balance = rows[i].balance;
 	}
 	if (any_fifo)
 	{
 		Datum		fifo_args[2] = {practice, n == 1 ? CStringGetTextDatum(rows[0].patient_id)
 		: patient_ids_array(rows, n, needs_fifo)};
 
-		if (SPI_execute_plan(n == 1 ? single.charges : plans->charges, fifo_args, NULL, false, 0) != SPI_OK_SELECT)
+		if (SPI_execute_plan(n == 1 ? single.charges : bulk.charges, fifo_args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "reading ledger charges failed");
 		apply_charges(rows, n, tz);
 	}
@@ -592,9 +608,10 @@ account_upkeep(PatientDelta **deltas, int n, pg_tz *tz)
 		if ((i & 1023) == 1023)
 			CHECK_FOR_INTERRUPTS();
 	}
+	args[0] = practice;
 	if (n == 1)
 	{
-		char		nulls[N_WRITE_COLUMNS + 1];
+		char		nulls[N_WRITE_COLUMNS + 2];
 
 		nulls[0] = ' ';
 		for (int c = 0; c < N_WRITE_COLUMNS; c++)
@@ -602,22 +619,86 @@ account_upkeep(PatientDelta **deltas, int n, pg_tz *tz)
 			args[c + 1] = cols[c].values[0];
 			nulls[c + 1] = cols[c].nulls[0] ? 'n' : ' ';
 		}
-		if (SPI_execute_plan(single.write, args, nulls, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+		args[N_WRITE_COLUMNS + 1] = PointerGetDatum(version);
+		nulls[N_WRITE_COLUMNS + 1] = ' ';
+		if (SPI_execute_plan(version != NULL ? single.write_if_current : single.write,
+							 args, nulls, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "writing collect.account failed");
+		if (SPI_processed == 0 && version != NULL)
+			return false;
+		if (SPI_processed != 1)
 			elog(ERROR, "writing collect.account failed");
 	}
 	else
 	{
 		for (int c = 0; c < N_WRITE_COLUMNS; c++)
 			args[c + 1] = column_array(&cols[c], n);
-		if (SPI_execute_plan(plans->write, args, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != (uint64) n)
+		if (SPI_execute_plan(bulk.write, args, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != (uint64) n)
 			elog(ERROR, "writing collect.account failed");
 	}
+	return true;
+}
 
+static bool
+reopens_plans(const AccountRow *r)
+{
+	return r->delta->reopens_plans;
+}
+
+void
+account_upkeep(PatientDelta **deltas, int n, pg_tz *tz)
+{
+	const char *sep = strchr(deltas[0]->key, '\x1f');
+	Datum		practice = PointerGetDatum(cstring_to_text_with_len(deltas[0]->key, sep - deltas[0]->key));
+	AccountRow *rows = palloc0(sizeof(AccountRow) * n);
+	Datum		args[3];
+	bool		any_settled = false,
+				any_reopens = false;
+
+	prepare_plans();
+	for (int i = 0; i < n; i++)
+	{
+		rows[i].delta = deltas[i];
+		rows[i].patient_id = strchr(deltas[i]->key, '\x1f') + 1;
+	}
+
+	args[0] = practice;
+	args[1] = patient_ids_array(rows, n, NULL);
+	args[2] = TimestampTzGetDatum(deltas[0]->last_posted_at);
+	if (n == 1)
+	{
+		ItemPointerData version;
+
+		/* without a lock first; again under the lock if another posting came between */
+		if (!read_one_account(practice, &rows[0], &version) ||
+			!compute_and_write(practice, rows, 1, tz, &version))
+		{
+			lock_one_account(practice, deltas[0]->last_posted_at, &rows[0]);
+			compute_and_write(practice, rows, 1, tz, NULL);
+		}
+	}
+	else
+	{
+		if (!lock_accounts(&bulk, args, rows, n))
+		{
+			if (SPI_execute_plan(bulk.create, args, NULL, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "creating collect.account rows failed");
+			if (!lock_accounts(&bulk, args, rows, n))
+				elog(ERROR, "collect.account rows vanished while locked");
+		}
+		compute_and_write(practice, rows, n, tz, NULL);
+	}
+
+	for (int i = 0; i < n; i++)
+	{
+		any_settled |= rows[i].settled_now;
+		any_reopens |= deltas[i]->reopens_plans;
+	}
 	if (any_settled)
 	{
 		args[1] = patient_ids_array(rows, n, settled_now);
-		SPI_execute_plan(plans->settle_outbox, args, NULL, false, 0);
-		SPI_execute_plan(plans->settle_plan, args, NULL, false, 0);
+		SPI_execute_plan(bulk.settle_outbox, args, NULL, false, 0);
+		SPI_execute_plan(bulk.settle_plan, args, NULL, false, 0);
 	}
 	if (any_reopens)
 		plans_flag_settle(practice, patient_ids_array(rows, n, reopens_plans));
