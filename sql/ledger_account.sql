@@ -126,3 +126,23 @@ SELECT patient_id, balance, due_since, state FROM collect.account WHERE patient_
 SELECT pg_temp.exact() AS every_account_matches_the_ledger;
 SELECT count(*) AS accounts, sum(balance) = (SELECT sum(balance) FROM pg_temp.reference()) AS totals_match
   FROM collect.account;
+
+-- a practice's new time zone counts from the next posting (the zone is
+-- cached per backend; the practice write invalidates it): 03:00 UTC is the
+-- day before in Chicago and the same day in Tokyo
+INSERT INTO collect.patient (practice_id, patient_id) VALUES ('p1', 'tz1'), ('p1', 'tz2');
+INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, posted_at)
+VALUES ('p1', 'tz1', 'tz-1', 'charge', 10.00, '2026-03-02 03:00+00');
+UPDATE collect.practice SET timezone = 'Asia/Tokyo' WHERE practice_id = 'p1';
+INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, posted_at)
+VALUES ('p1', 'tz2', 'tz-2', 'charge', 10.00, '2026-03-02 03:00+00');
+SELECT patient_id, due_since FROM collect.account WHERE patient_id IN ('tz1', 'tz2') ORDER BY 1;
+-- and in a transaction that rolls back, the old zone comes back
+BEGIN;
+UPDATE collect.practice SET timezone = 'America/Chicago' WHERE practice_id = 'p1';
+ROLLBACK;
+INSERT INTO collect.patient (practice_id, patient_id) VALUES ('p1', 'tz3');
+INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, posted_at)
+VALUES ('p1', 'tz3', 'tz-3', 'charge', 10.00, '2026-03-02 03:00+00');
+SELECT patient_id, due_since FROM collect.account WHERE patient_id = 'tz3';
+UPDATE collect.practice SET timezone = 'America/Chicago' WHERE practice_id = 'p1';

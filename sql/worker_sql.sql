@@ -23,7 +23,7 @@ SELECT count(*) = 1 AS one_row, bool_and(sent >= 0 AND dead >= 0 AND in_flight >
   FROM collect.worker_status;
 
 -- the wake-up trigger exists and a queued row commits fine through it
-SELECT tgname FROM pg_trigger WHERE tgrelid = 'collect.outbox'::regclass AND NOT tgisinternal;
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'collect.outbox'::regclass AND NOT tgisinternal ORDER BY 1;
 INSERT INTO collect.practice (practice_id, name, timezone) VALUES ('w1', 'Worker Test', 'America/Denver');
 INSERT INTO collect.patient (practice_id, patient_id, phone) VALUES ('w1', 'p1', '+15005550006');
 -- far in the future: no worker here sends it

@@ -16,11 +16,13 @@
 #include "access/genam.h"
 #include "access/relation.h"
 #include "access/stratnum.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "commands/trigger.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -223,29 +225,51 @@ ledger_kind(text *kind)
 	return LEDGER_KINDS;		/* keep the compiler quiet */
 }
 
-/* A practice of the statement and its time zone, looked up once per statement */
-typedef struct StatementPractice
+/*
+ * The practices' time zones, kept for the backend's life: every posting
+ * needs its practice's zone, and zones rarely change. Every write of
+ * collect.practice sends a relcache invalidation of that table
+ * (practice.c: practice_check), and each backend drops this cache when the
+ * invalidation reaches it, before its next statement reads the ledger.
+ */
+typedef struct PracticeZone
 {
-	text	   *id;
+	char		practice_id[ACCOUNT_KEY_LEN];
 	pg_tz	   *tz;
-} StatementPractice;
+} PracticeZone;
 
+static HTAB *practice_zones;
+static Oid	practice_relid = InvalidOid;
 static SPIPlanPtr practice_tz_plan;
 
-static pg_tz *
-practice_tz(List **practices, text *practice)
+static void
+practice_zones_invalidate(Datum arg, Oid relid)
 {
-	ListCell   *lc;
-	StatementPractice *p;
-	Datum		arg = PointerGetDatum(practice);
-
-	foreach(lc, *practices)
+	if (practice_zones != NULL && (relid == InvalidOid || relid == practice_relid))
 	{
-		p = lfirst(lc);
-		if (VARSIZE_ANY_EXHDR(p->id) == VARSIZE_ANY_EXHDR(practice) &&
-			memcmp(VARDATA_ANY(p->id), VARDATA_ANY(practice), VARSIZE_ANY_EXHDR(practice)) == 0)
-			return p->tz;
+		hash_destroy(practice_zones);
+		practice_zones = NULL;
 	}
+}
+
+static pg_tz *
+practice_tz(text *practice)
+{
+	static bool callback_registered = false;
+	char		key[ACCOUNT_KEY_LEN];
+	int			len = VARSIZE_ANY_EXHDR(practice);
+	PracticeZone *zone;
+	Datum		arg = PointerGetDatum(practice);
+	pg_tz	   *tz;
+
+	if (len >= ACCOUNT_KEY_LEN)
+		elog(ERROR, "practice_id too long");
+	memset(key, 0, sizeof(key));
+	memcpy(key, VARDATA_ANY(practice), len);
+	if (practice_zones != NULL &&
+		(zone = hash_search(practice_zones, key, HASH_FIND, NULL)) != NULL)
+		return zone->tz;
+
 	if (practice_tz_plan == NULL)
 	{
 		Oid			argtypes[1] = {TEXTOID};
@@ -257,14 +281,32 @@ practice_tz(List **practices, text *practice)
 	}
 	if (SPI_execute_plan(practice_tz_plan, &arg, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "ledger rows for a practice that does not exist");
-	p = palloc(sizeof(StatementPractice));
-	p->id = DatumGetTextPCopy(arg);
-	p->tz = timezone_lookup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	tz = timezone_lookup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	SPI_freetuptable(SPI_tuptable);
-	if (p->tz == NULL)
+	if (tz == NULL)
 		elog(ERROR, "practice has an invalid time zone");
-	*practices = lappend(*practices, p);
-	return p->tz;
+
+	/* made after the query: an invalidation it accepted may have dropped the cache */
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(practice_zones_invalidate, (Datum) 0);
+		callback_registered = true;
+	}
+	if (practice_zones == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = ACCOUNT_KEY_LEN;
+		ctl.entrysize = sizeof(PracticeZone);
+		ctl.hcxt = TopMemoryContext;
+		practice_zones = hash_create("collect practice time zones", 16, &ctl,
+									 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+		practice_relid = get_relname_relid("practice", get_namespace_oid("collect", false));
+	}
+	zone = hash_search(practice_zones, key, HASH_ENTER, NULL);
+	zone->tz = tz;
+	return tz;
 }
 
 /* the patient's sums of one local day, for the KPI rollup */
@@ -287,14 +329,14 @@ patient_day(PatientDelta *d, DateADT day)
 
 /* Add one new ledger row to its patient's delta; true if it is a write_off. */
 static bool
-add_row(HTAB *deltas, List **practices, TupleTableSlot *slot, const LedgerColumns *c)
+add_row(HTAB *deltas, TupleTableSlot *slot, const LedgerColumns *c)
 {
 	text	   *practice = DatumGetTextPP(slot->tts_values[c->practice - 1]);
 	text	   *patient = DatumGetTextPP(slot->tts_values[c->patient - 1]);
 	LedgerKind	kind = ledger_kind(DatumGetTextPP(slot->tts_values[c->kind - 1]));
 	Cents		amount = numeric_to_cents(slot->tts_values[c->amount - 1]);
 	TimestampTz posted = DatumGetTimestampTz(slot->tts_values[c->posted_at - 1]);
-	pg_tz	   *tz = practice_tz(practices, practice);
+	pg_tz	   *tz = practice_tz(practice);
 	DateADT		day = local_date(posted, tz);
 	char		key[ACCOUNT_KEY_LEN];
 	int			plen = VARSIZE_ANY_EXHDR(practice);
@@ -363,7 +405,6 @@ ledger_after_insert(PG_FUNCTION_ARGS)
 	HASH_SEQ_STATUS seq;
 	PatientDelta **sorted;
 	PatientDelta *d;
-	List	   *practices = NIL;
 	bool		any_write_off = false;
 	long		n = 0;
 	uint64		rows = 0;
@@ -393,7 +434,7 @@ ledger_after_insert(PG_FUNCTION_ARGS)
 		if ((++rows & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
 		slot_getallattrs(slot);
-		any_write_off |= add_row(deltas, &practices, slot, c);
+		any_write_off |= add_row(deltas, slot, c);
 	}
 	ExecDropSingleTupleTableSlot(slot);
 
@@ -412,7 +453,7 @@ ledger_after_insert(PG_FUNCTION_ARGS)
 		while (last + 1 < n && strncmp(sorted[last + 1]->key, sorted[first]->key, plen + 1) == 0)
 			last++;
 		account_upkeep(sorted + first, (int) (last - first + 1),
-					   practice_tz(&practices, cstring_to_text_with_len(sorted[first]->key, plen)));
+					   practice_tz(cstring_to_text_with_len(sorted[first]->key, plen)));
 		first = last + 1;
 	}
 	kpi_ledger_write(sorted, n);

@@ -8,6 +8,7 @@
 
 #include "commands/trigger.h"
 #include "common/hashfn.h"
+#include "utils/inval.h"
 #include "utils/rel.h"
 
 #define PAYLINK_KEY_BYTES 32
@@ -60,6 +61,8 @@ practice_check(PG_FUNCTION_ARGS)
 	policy = heap_getattr(tup, SPI_fnumber(desc, "policy"), desc, &isnull);
 	if (!isnull)
 		policy_validate(DatumGetJsonbP(policy));
+	/* backends keep practices' time zones (ledger.c): tell them at commit */
+	CacheInvalidateRelcache(td->tg_relation);
 	return PointerGetDatum(tup);
 }
 
