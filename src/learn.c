@@ -16,8 +16,7 @@ PG_FUNCTION_INFO_V1(collect_best_hour);
 PG_FUNCTION_INFO_V1(collect_choose_channel);
 PG_FUNCTION_INFO_V1(collect_learn_update);
 
-#define N_ARMS 4
-static const char *const arm_channels[N_ARMS] = {"sms", "email", "letter", "call_task"};
+const char *const learn_channels[LEARN_CHANNELS] = {"sms", "email", "letter", "call_task"};
 
 /* prior weight of the segment's hour distribution, in observations */
 #define SEGMENT_PRIOR_WEIGHT 2.0
@@ -187,9 +186,7 @@ learn_choose_channel_for(const char *practice_id, const char *patient_id, Timest
 	static SPIPlanPtr plan = NULL;
 	Oid			types[2] = {TEXTOID, TEXTOID};
 	Datum		args[2];
-	ChannelArm	arms[N_ARMS];
-	LearnRng	rng;
-	uint64		seed;
+	ChannelArm	arms[LEARN_CHANNELS];
 	int			k;
 
 	memset(arms, 0, sizeof(arms));
@@ -218,11 +215,11 @@ learn_choose_channel_for(const char *practice_id, const char *patient_id, Timest
 	args[1] = CStringGetTextDatum(patient_id);
 	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "reading channel arms failed");
-	if (SPI_processed != N_ARMS)
+	if (SPI_processed != LEARN_CHANNELS)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("unknown patient \"%s\" of practice \"%s\"", patient_id, practice_id)));
-	for (k = 0; k < N_ARMS; k++)
+	for (k = 0; k < LEARN_CHANNELS; k++)
 	{
 		HeapTuple	row = SPI_tuptable->vals[k];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -234,13 +231,68 @@ learn_choose_channel_for(const char *practice_id, const char *patient_id, Timest
 		arms[k].failures = DatumGetFloat8(SPI_getbinval(row, desc, 4, &isnull));
 	}
 	SPI_finish();
+	return learn_draw_channel(arms, practice_id, patient_id, as_of);
+}
+
+/* Thompson draw seeded from (practice, patient, as_of): the same call, the same answer */
+const char *
+learn_draw_channel(const ChannelArm *arms, const char *practice_id, const char *patient_id,
+				   TimestampTz as_of)
+{
+	LearnRng	rng;
+	uint64		seed;
+	int			k;
 
 	seed = learn_hash(LEARN_HASH_INIT, practice_id);
 	seed = learn_hash(seed, patient_id);
 	seed = learn_hash_int(seed, (int64) as_of);
 	learn_rng_seed(&rng, seed);
-	k = learn_choose_channel(arms, N_ARMS, &rng);
-	return k < 0 ? NULL : arm_channels[k];
+	k = learn_choose_channel(arms, LEARN_CHANNELS, &rng);
+	return k < 0 ? NULL : learn_channels[k];
+}
+
+/*
+ * The arms of the patient's current segment, in learn_channels order, all
+ * marked allowed; false while the segment has fewer than
+ * LEARN_STEER_MIN_TOUCHES scored touches (the cadence keeps its channels).
+ */
+bool
+learn_segment_arms(const char *practice_id, const char *patient_id, ChannelArm *arms)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		args[2] = {CStringGetTextDatum(practice_id), CStringGetTextDatum(patient_id)};
+	double		touches = 0;
+
+	memset(arms, 0, sizeof(ChannelArm) * LEARN_CHANNELS);
+	SPI_connect();
+	learn_keep_plan(&plan,
+					"SELECT m.channel, m.successes::float8, m.failures::float8"
+					" FROM collect.account a JOIN collect.channel_arm m"
+					"   ON m.practice_id = a.practice_id AND m.segment = a.segment"
+					" WHERE a.practice_id = $1 AND a.patient_id = $2",
+					2, types);
+	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reading channel arms failed");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *ch = SPI_getvalue(row, desc, 1);
+
+		for (int k = 0; k < LEARN_CHANNELS; k++)
+			if (strcmp(ch, learn_channels[k]) == 0)
+			{
+				arms[k].successes = DatumGetFloat8(SPI_getbinval(row, desc, 2, &isnull));
+				arms[k].failures = DatumGetFloat8(SPI_getbinval(row, desc, 3, &isnull));
+				touches += arms[k].successes + arms[k].failures;
+			}
+	}
+	SPI_finish();
+	for (int k = 0; k < LEARN_CHANNELS; k++)
+		arms[k].allowed = 1;
+	return touches >= LEARN_STEER_MIN_TOUCHES;
 }
 
 /* ---- SQL ---- */
