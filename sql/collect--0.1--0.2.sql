@@ -3,3 +3,7 @@
 -- ALTER EXTENSION collect UPDATE ends in the same schema as a fresh install
 -- of 0.2 (test/t/security_upgrade.sh compares the two catalogs).
 \echo Use "ALTER EXTENSION collect UPDATE TO '0.2'" to load this file. \quit
+
+-- contact_attempt.segment: the account's segment at the attempt, which the
+-- channel bandit credits (src/learn.c learn_update)
+ALTER TABLE @extschema@.contact_attempt ADD COLUMN segment text;

@@ -63,6 +63,12 @@ arg_time(FunctionCallInfo fcinfo, int n, const char *name)
 	return t;
 }
 
+/*
+ * The observation counts for the patient and, as the prior, for the
+ * account's segment; not for settled or credit accounts: a payment is
+ * mostly observed after it settled the account, and no cadence runs there,
+ * so those hours would only blur the segments that are contacted.
+ */
 void
 learn_observe_event(const char *practice_id, const char *patient_id, const char *kind, TimestampTz at)
 {
@@ -91,14 +97,14 @@ learn_observe_event(const char *practice_id, const char *patient_id, const char 
 					"    FROM collect.patient p JOIN collect.practice pr USING (practice_id)"
 					"    LEFT JOIN collect.account a USING (practice_id, patient_id)"
 					"   WHERE p.practice_id = $1 AND p.patient_id = $2),"
-					" ins AS ("
-					"  INSERT INTO collect.contact_hour_stats AS s (practice_id, patient_id, hour, events)"
-					"  SELECT $1, $2, h.hour, $4 FROM h"
-					"  ON CONFLICT (practice_id, patient_id, hour) DO UPDATE SET events = s.events + EXCLUDED.events"
+					" seg AS ("
+					"  INSERT INTO collect.segment_hour_stats AS s (practice_id, segment, hour, events)"
+					"  SELECT $1, h.segment, h.hour, $4 FROM h WHERE h.segment NOT IN ('settled', 'credit')"
+					"  ON CONFLICT (practice_id, segment, hour) DO UPDATE SET events = s.events + EXCLUDED.events"
 					"  RETURNING 1)"
-					" INSERT INTO collect.segment_hour_stats AS s (practice_id, segment, hour, events)"
-					" SELECT $1, h.segment, h.hour, $4 FROM h"
-					" ON CONFLICT (practice_id, segment, hour) DO UPDATE SET events = s.events + EXCLUDED.events",
+					" INSERT INTO collect.contact_hour_stats AS s (practice_id, patient_id, hour, events)"
+					" SELECT $1, $2, h.hour, $4 FROM h"
+					" ON CONFLICT (practice_id, patient_id, hour) DO UPDATE SET events = s.events + EXCLUDED.events",
 					4, types);
 	args[0] = CStringGetTextDatum(practice_id);
 	args[1] = CStringGetTextDatum(patient_id);
@@ -401,18 +407,22 @@ collect_learn_update(PG_FUNCTION_ARGS)
 					"WITH st AS (SELECT touches_scored_through AS since FROM collect.learn_state"
 					"             WHERE practice_id = $1 FOR UPDATE),"
 					" touch AS ("
-					"  SELECT o.patient_id, o.channel, coalesce(o.sent_at, o.send_after) AS at FROM collect.outbox o, st"
+					"  SELECT o.patient_id, o.channel, coalesce(o.sent_at, o.send_after) AS at,"
+					"         (SELECT c.segment FROM collect.contact_attempt c WHERE c.practice_id = $1"
+					"           AND c.patient_id = o.patient_id AND c.message_id = o.message_id"
+					"           AND c.outcome = 'queued' LIMIT 1) AS segment"
+					"    FROM collect.outbox o, st"
 					"   WHERE o.practice_id = $1 AND o.channel IN ('sms','email','letter')"
 					"     AND o.status IN ('sent','delivered') AND coalesce(o.step, '') NOT LIKE 'notice:%'"
 					"     AND coalesce(o.step, '') NOT LIKE 'opt_out_confirmation%'"
 					"     AND coalesce(o.sent_at, o.send_after) > st.since"
 					"     AND coalesce(o.sent_at, o.send_after) <= $2 - interval '7 days'"
 					"  UNION ALL"
-					"  SELECT c.patient_id, 'call_task', c.at FROM collect.contact_attempt c, st"
+					"  SELECT c.patient_id, 'call_task', c.at, c.segment FROM collect.contact_attempt c, st"
 					"   WHERE c.practice_id = $1 AND c.channel = 'call_task' AND c.outcome IN ('conversation','no_answer')"
 					"     AND c.at > st.since AND c.at <= $2 - interval '7 days'),"
 					" scored AS ("
-					"  SELECT coalesce(a.segment, 'fresh') AS segment, t.channel,"
+					"  SELECT coalesce(t.segment, a.segment, 'fresh') AS segment, t.channel,"
 					"         count(*) FILTER (WHERE paid) AS s, count(*) FILTER (WHERE NOT paid) AS f"
 					"    FROM touch t"
 					"    LEFT JOIN collect.account a ON a.practice_id = $1 AND a.patient_id = t.patient_id"

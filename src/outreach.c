@@ -461,7 +461,9 @@ contact_attempt_log(const char *practice_id, const char *patient_id, const char 
 
 	dunning_plan(&plans.attempt,
 				 "INSERT INTO collect.contact_attempt (practice_id, patient_id, channel, message_id, task_id,"
-				 " at, outcome, actor, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", 9, types);
+				 " at, outcome, actor, detail, segment) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9,"
+				 " (SELECT a.segment FROM collect.account a WHERE a.practice_id = $1 AND a.patient_id = $2)",
+				 9, types);
 	args[0] = CStringGetTextDatum(practice_id);
 	args[1] = CStringGetTextDatum(patient_id);
 	args[2] = CStringGetTextDatum(channel);

@@ -8,6 +8,10 @@
 ALTER TABLE @extschema@.account
   ADD COLUMN IF NOT EXISTS best_hour smallint CHECK (best_hour BETWEEN 0 AND 23);
 
+-- The account's segment when the attempt was logged: the channel bandit
+-- credits a touch to it (scored a week later, a payer is "settled").
+ALTER TABLE @extschema@.contact_attempt ADD COLUMN segment text;
+
 -- Every reply received: what it said, what it was taken to mean, and
 -- what collect did about it (effects), for the audit and the KPIs.
 CREATE TABLE @extschema@.reply (
