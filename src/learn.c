@@ -1,8 +1,10 @@
 /*
  * learn.c: the learning loop's tables. Observations of when patients
  * open, reply and pay (contact_hour_stats, segment_hour_stats, and the
- * account's best_hour), the channel bandit's arms (channel_arm), and the
- * SQL functions learn_observe, best_hour, choose_channel, learn_update.
+ * account's best_hour), the channel bandit's arms (channel_arm), the
+ * SQL functions learn_observe, best_hour, choose_channel, learn_update,
+ * and the bandit draw the cadence pass asks for (learn_segment_arms,
+ * learn_draw_channel).
  * The arithmetic is in learn_math.c; this file only reads and writes rows.
  * Never reads the wall clock (times are arguments) and sends nothing.
  */
