@@ -13,3 +13,17 @@ DROP TRIGGER ledger_write_off_audit ON @extschema@.ledger;
 DROP FUNCTION @extschema@.kpi_ledger_rollup();
 DROP FUNCTION @extschema@.plan_ledger_posted();
 DROP FUNCTION @extschema@.audit_ledger_write_off();
+
+-- contact_attempt.segment: the account's segment at the attempt, which the
+-- channel bandit credits (src/learn.c learn_update)
+ALTER TABLE @extschema@.contact_attempt ADD COLUMN segment text;
+
+-- The optional LLM fallback for replies the rules leave unknown
+ALTER TABLE @extschema@.reply
+  ADD COLUMN llm_status text CHECK (llm_status IN ('pending', 'done'));
+CREATE INDEX reply_llm_pending_idx ON @extschema@.reply (practice_id, reply_id) WHERE llm_status = 'pending';
+CREATE FUNCTION @extschema@.apply_llm_intent(practice_id text, reply_id bigint, label text) RETURNS text
+  AS 'MODULE_PATHNAME', 'collect_apply_llm_intent' LANGUAGE C
+  SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION @extschema@.apply_llm_intent(text, bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.apply_llm_intent(text, bigint, text) TO collect_worker;

@@ -13,9 +13,11 @@
  * cadence on its day, with the channel chosen by balance (text first below
  * text_first_below, e-mail first above email_first_above), mail moved to
  * other channels after returned mail, calls only after two unanswered
- * digital attempts, gentler timing and wording for patients who always
- * pay within 30 days, firmer wording and shorter gaps after 60 days
- * without a response; when the cadence has run out, a placement review no
+ * digital attempts, gentler timing for patients who always pay within 30
+ * days, shorter gaps after 60 days without a response, wording gentle or
+ * firm by the propensity score (by those two histories without one), and
+ * the channel bandit's pick in place of the step's channel once its segment
+ * has enough evidence (tick.c draws it); when the cadence has run out, a placement review no
  * earlier than placement_review_after_days after the due date and 120 days
  * after the first statement.
  */
@@ -81,8 +83,38 @@ set_step(CadenceDecision *d, const char *channel, const char *template_name)
 }
 
 /*
+ * A step's wording moved to another channel: the first text and the first
+ * e-mail trade places, texts get the short reminder, letters the
+ * statement, a call step becomes a reminder and a call uses the call
+ * script; e-mail carries the other templates as they are.
+ */
+static const char *
+template_on(const char *channel, const char *from_channel, const char *template_name)
+{
+	if (strcmp(channel, from_channel) == 0)
+		return template_name;
+	if (strcmp(channel, "call_task") == 0)
+		return "call";
+	if (strcmp(channel, "sms") == 0)
+		return strcmp(template_name, "first_email") == 0 ? "first_text" : "reminder";
+	if (strcmp(channel, "letter") == 0)
+		return "statement";
+	if (strcmp(from_channel, "call_task") == 0 || strcmp(from_channel, "voice") == 0)
+		return "reminder";
+	return strcmp(template_name, "first_text") == 0 ? "first_email" : template_name;
+}
+
+/* substitute channel for the one decided so far, carrying the wording over */
+static void
+move_step(CadenceDecision *d, const char *channel)
+{
+	set_step(d, channel, template_on(channel, d->channel, d->template_name));
+}
+
+/*
  * The channel for step i, substituting when the cadence's channel cannot be
- * used. false: no channel at all (the step is skipped).
+ * used. false: no channel at all (the step is skipped). The bandit's pick
+ * was drawn among the channels the rules allow, so it needs no substitute.
  */
 static bool
 choose_channel(const CadenceFacts *f, int i, CadenceDecision *d)
@@ -92,6 +124,11 @@ choose_channel(const CadenceFacts *f, int i, CadenceDecision *d)
 				email_first = false;
 
 	set_step(d, s->channel, s->template_name);
+	if (f->learned_channel != NULL)
+	{
+		move_step(d, f->learned_channel);
+		return true;
+	}
 	if (i == first_digital_step(f->policy))
 	{
 		sms_first = f->balance < f->policy->text_first_below;
@@ -106,27 +143,27 @@ choose_channel(const CadenceFacts *f, int i, CadenceDecision *d)
 	{
 		/* returned mail or no address: the statement goes digital */
 		if (f->can_email)
-			set_step(d, "email", s->template_name);
+			move_step(d, "email");
 		else if (f->can_sms)
-			set_step(d, "sms", "reminder");
+			move_step(d, "sms");
 		else
 			return false;
 	}
 	else if (strcmp(d->channel, "sms") == 0 && !f->can_sms)
 	{
 		if (f->can_email)
-			set_step(d, "email", strcmp(d->template_name, "first_text") == 0 ? "first_email" : d->template_name);
+			move_step(d, "email");
 		else if (f->can_letter)
-			set_step(d, "letter", "statement");
+			move_step(d, "letter");
 		else
 			return false;
 	}
 	else if (strcmp(d->channel, "email") == 0 && !f->can_email)
 	{
 		if (f->can_sms)
-			set_step(d, "sms", strcmp(d->template_name, "first_email") == 0 ? "first_text" : "reminder");
+			move_step(d, "sms");
 		else if (f->can_letter)
-			set_step(d, "letter", "statement");
+			move_step(d, "letter");
 		else
 			return false;
 	}
@@ -137,7 +174,7 @@ choose_channel(const CadenceFacts *f, int i, CadenceDecision *d)
 		if (digital_possible && f->failed_digital < 2)
 		{
 			/* phone escalation only after two unanswered digital attempts */
-			set_step(d, f->can_sms ? "sms" : "email", "reminder");
+			move_step(d, f->can_sms ? "sms" : "email");
 		}
 		else if (strcmp(d->channel, "voice") == 0 && f->can_voice)
 			set_step(d, "voice", s->template_name);
@@ -289,6 +326,9 @@ cadence_decide(const CadenceFacts *f, LocalTimeFn local_time, void *arg, Cadence
 		if (is_digital(d->channel) && f->appointment_at != NONE && f->appointment_at > f->as_of &&
 			f->appointment_at < f->as_of + 14 * USECS_PER_DAY)
 			set_step(d, d->channel, "appointment_and_balance");	/* one message, not two */
+		else if (f->has_risk)
+			strlcat(d->template_name, f->risk_score >= RISK_FIRM_BELOW ? "_gentle" : "_firm",
+					sizeof(d->template_name));
 		else if (cadence_is_gentle(f))
 			strlcat(d->template_name, "_gentle", sizeof(d->template_name));
 		else if (cadence_is_firm(f))

@@ -49,6 +49,9 @@ typedef struct CadenceFacts
 	int			paid_late;
 	const char *legal_hold;		/* reason of a legal hold in force at as_of, or NULL */
 	TimestampTz legal_hold_until;	/* DT_NOBEGIN: until released */
+	bool		has_risk;		/* the practice's propensity model scored this account */
+	double		risk_score;		/* probability of paying within 30 days (collect.train) */
+	const char *learned_channel;	/* the channel bandit's pick for this step, NULL: the cadence's */
 } CadenceFacts;
 
 typedef struct CadenceDecision

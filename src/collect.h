@@ -94,6 +94,12 @@ typedef struct Policy
 	int			pay_link_valid_days;
 } Policy;
 
+/*
+ * account.risk_score below this: firm wording, and a plan offer without
+ * waiting plan_offer_after_days (collect.risk_tone uses the same number)
+ */
+#define RISK_FIRM_BELOW 0.35
+
 extern void policy_validate(Jsonb *policy);
 extern void policy_load(const char *practice_id, Policy *out);	/* via SPI */
 

@@ -61,6 +61,8 @@ typedef struct OutreachTarget
 				dispute_open,
 				assistance_open;
 	int			best_hour;		/* -1: unknown */
+	bool		has_risk;		/* risk_score set by collect.train */
+	double		risk_score;
 	/* compliance: legal holds, confidential-communications request, sources */
 	int			n_holds;
 	LegalHold	holds[MAX_HOLDS];

@@ -1,8 +1,10 @@
 /*
  * learn.c: the learning loop's tables. Observations of when patients
  * open, reply and pay (contact_hour_stats, segment_hour_stats, and the
- * account's best_hour), the channel bandit's arms (channel_arm), and the
- * SQL functions learn_observe, best_hour, choose_channel, learn_update.
+ * account's best_hour), the channel bandit's arms (channel_arm), the
+ * SQL functions learn_observe, best_hour, choose_channel, learn_update,
+ * and the bandit draw the cadence pass asks for (learn_segment_arms,
+ * learn_draw_channel).
  * The arithmetic is in learn_math.c; this file only reads and writes rows.
  * Never reads the wall clock (times are arguments) and sends nothing.
  */
@@ -16,8 +18,7 @@ PG_FUNCTION_INFO_V1(collect_best_hour);
 PG_FUNCTION_INFO_V1(collect_choose_channel);
 PG_FUNCTION_INFO_V1(collect_learn_update);
 
-#define N_ARMS 4
-static const char *const arm_channels[N_ARMS] = {"sms", "email", "letter", "call_task"};
+const char *const learn_channels[LEARN_CHANNELS] = {"sms", "email", "letter", "call_task"};
 
 /* prior weight of the segment's hour distribution, in observations */
 #define SEGMENT_PRIOR_WEIGHT 2.0
@@ -64,6 +65,12 @@ arg_time(FunctionCallInfo fcinfo, int n, const char *name)
 	return t;
 }
 
+/*
+ * The observation counts for the patient and, as the prior, for the
+ * account's segment; not for settled or credit accounts: a payment is
+ * mostly observed after it settled the account, and no cadence runs there,
+ * so those hours would only blur the segments that are contacted.
+ */
 void
 learn_observe_event(const char *practice_id, const char *patient_id, const char *kind, TimestampTz at)
 {
@@ -92,14 +99,14 @@ learn_observe_event(const char *practice_id, const char *patient_id, const char 
 					"    FROM collect.patient p JOIN collect.practice pr USING (practice_id)"
 					"    LEFT JOIN collect.account a USING (practice_id, patient_id)"
 					"   WHERE p.practice_id = $1 AND p.patient_id = $2),"
-					" ins AS ("
-					"  INSERT INTO collect.contact_hour_stats AS s (practice_id, patient_id, hour, events)"
-					"  SELECT $1, $2, h.hour, $4 FROM h"
-					"  ON CONFLICT (practice_id, patient_id, hour) DO UPDATE SET events = s.events + EXCLUDED.events"
+					" seg AS ("
+					"  INSERT INTO collect.segment_hour_stats AS s (practice_id, segment, hour, events)"
+					"  SELECT $1, h.segment, h.hour, $4 FROM h WHERE h.segment NOT IN ('settled', 'credit')"
+					"  ON CONFLICT (practice_id, segment, hour) DO UPDATE SET events = s.events + EXCLUDED.events"
 					"  RETURNING 1)"
-					" INSERT INTO collect.segment_hour_stats AS s (practice_id, segment, hour, events)"
-					" SELECT $1, h.segment, h.hour, $4 FROM h"
-					" ON CONFLICT (practice_id, segment, hour) DO UPDATE SET events = s.events + EXCLUDED.events",
+					" INSERT INTO collect.contact_hour_stats AS s (practice_id, patient_id, hour, events)"
+					" SELECT $1, $2, h.hour, $4 FROM h"
+					" ON CONFLICT (practice_id, patient_id, hour) DO UPDATE SET events = s.events + EXCLUDED.events",
 					4, types);
 	args[0] = CStringGetTextDatum(practice_id);
 	args[1] = CStringGetTextDatum(patient_id);
@@ -187,9 +194,7 @@ learn_choose_channel_for(const char *practice_id, const char *patient_id, Timest
 	static SPIPlanPtr plan = NULL;
 	Oid			types[2] = {TEXTOID, TEXTOID};
 	Datum		args[2];
-	ChannelArm	arms[N_ARMS];
-	LearnRng	rng;
-	uint64		seed;
+	ChannelArm	arms[LEARN_CHANNELS];
 	int			k;
 
 	memset(arms, 0, sizeof(arms));
@@ -218,11 +223,11 @@ learn_choose_channel_for(const char *practice_id, const char *patient_id, Timest
 	args[1] = CStringGetTextDatum(patient_id);
 	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "reading channel arms failed");
-	if (SPI_processed != N_ARMS)
+	if (SPI_processed != LEARN_CHANNELS)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("unknown patient \"%s\" of practice \"%s\"", patient_id, practice_id)));
-	for (k = 0; k < N_ARMS; k++)
+	for (k = 0; k < LEARN_CHANNELS; k++)
 	{
 		HeapTuple	row = SPI_tuptable->vals[k];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -234,13 +239,68 @@ learn_choose_channel_for(const char *practice_id, const char *patient_id, Timest
 		arms[k].failures = DatumGetFloat8(SPI_getbinval(row, desc, 4, &isnull));
 	}
 	SPI_finish();
+	return learn_draw_channel(arms, practice_id, patient_id, as_of);
+}
+
+/* Thompson draw seeded from (practice, patient, as_of): the same call, the same answer */
+const char *
+learn_draw_channel(const ChannelArm *arms, const char *practice_id, const char *patient_id,
+				   TimestampTz as_of)
+{
+	LearnRng	rng;
+	uint64		seed;
+	int			k;
 
 	seed = learn_hash(LEARN_HASH_INIT, practice_id);
 	seed = learn_hash(seed, patient_id);
 	seed = learn_hash_int(seed, (int64) as_of);
 	learn_rng_seed(&rng, seed);
-	k = learn_choose_channel(arms, N_ARMS, &rng);
-	return k < 0 ? NULL : arm_channels[k];
+	k = learn_choose_channel(arms, LEARN_CHANNELS, &rng);
+	return k < 0 ? NULL : learn_channels[k];
+}
+
+/*
+ * The arms of the patient's current segment, in learn_channels order, all
+ * marked allowed; false while the segment has fewer than
+ * LEARN_STEER_MIN_TOUCHES scored touches (the cadence keeps its channels).
+ */
+bool
+learn_segment_arms(const char *practice_id, const char *patient_id, ChannelArm *arms)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		args[2] = {CStringGetTextDatum(practice_id), CStringGetTextDatum(patient_id)};
+	double		touches = 0;
+
+	memset(arms, 0, sizeof(ChannelArm) * LEARN_CHANNELS);
+	SPI_connect();
+	learn_keep_plan(&plan,
+					"SELECT m.channel, m.successes::float8, m.failures::float8"
+					" FROM collect.account a JOIN collect.channel_arm m"
+					"   ON m.practice_id = a.practice_id AND m.segment = a.segment"
+					" WHERE a.practice_id = $1 AND a.patient_id = $2",
+					2, types);
+	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reading channel arms failed");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *ch = SPI_getvalue(row, desc, 1);
+
+		for (int k = 0; k < LEARN_CHANNELS; k++)
+			if (strcmp(ch, learn_channels[k]) == 0)
+			{
+				arms[k].successes = DatumGetFloat8(SPI_getbinval(row, desc, 2, &isnull));
+				arms[k].failures = DatumGetFloat8(SPI_getbinval(row, desc, 3, &isnull));
+				touches += arms[k].successes + arms[k].failures;
+			}
+	}
+	SPI_finish();
+	for (int k = 0; k < LEARN_CHANNELS; k++)
+		arms[k].allowed = 1;
+	return touches >= LEARN_STEER_MIN_TOUCHES;
 }
 
 /* ---- SQL ---- */
@@ -349,18 +409,22 @@ collect_learn_update(PG_FUNCTION_ARGS)
 					"WITH st AS (SELECT touches_scored_through AS since FROM collect.learn_state"
 					"             WHERE practice_id = $1 FOR UPDATE),"
 					" touch AS ("
-					"  SELECT o.patient_id, o.channel, coalesce(o.sent_at, o.send_after) AS at FROM collect.outbox o, st"
+					"  SELECT o.patient_id, o.channel, coalesce(o.sent_at, o.send_after) AS at,"
+					"         (SELECT c.segment FROM collect.contact_attempt c WHERE c.practice_id = $1"
+					"           AND c.patient_id = o.patient_id AND c.message_id = o.message_id"
+					"           AND c.outcome = 'queued' LIMIT 1) AS segment"
+					"    FROM collect.outbox o, st"
 					"   WHERE o.practice_id = $1 AND o.channel IN ('sms','email','letter')"
 					"     AND o.status IN ('sent','delivered') AND coalesce(o.step, '') NOT LIKE 'notice:%'"
 					"     AND coalesce(o.step, '') NOT LIKE 'opt_out_confirmation%'"
 					"     AND coalesce(o.sent_at, o.send_after) > st.since"
 					"     AND coalesce(o.sent_at, o.send_after) <= $2 - interval '7 days'"
 					"  UNION ALL"
-					"  SELECT c.patient_id, 'call_task', c.at FROM collect.contact_attempt c, st"
+					"  SELECT c.patient_id, 'call_task', c.at, c.segment FROM collect.contact_attempt c, st"
 					"   WHERE c.practice_id = $1 AND c.channel = 'call_task' AND c.outcome IN ('conversation','no_answer')"
 					"     AND c.at > st.since AND c.at <= $2 - interval '7 days'),"
 					" scored AS ("
-					"  SELECT coalesce(a.segment, 'fresh') AS segment, t.channel,"
+					"  SELECT coalesce(t.segment, a.segment, 'fresh') AS segment, t.channel,"
 					"         count(*) FILTER (WHERE paid) AS s, count(*) FILTER (WHERE NOT paid) AS f"
 					"    FROM touch t"
 					"    LEFT JOIN collect.account a ON a.practice_id = $1 AND a.patient_id = t.patient_id"

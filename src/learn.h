@@ -7,6 +7,18 @@
 
 #include "collect.h"
 
+#include "learn_math.h"
+
+/* the channel bandit's arms, in this order */
+#define LEARN_CHANNELS 4
+extern const char *const learn_channels[LEARN_CHANNELS];
+
+/*
+ * Scored touches a segment needs before the bandit steers the cadence's
+ * channels: about five per arm, so early luck on one arm does not decide.
+ */
+#define LEARN_STEER_MIN_TOUCHES 20
+
 /* kind: "open" (weight 1), "reply" (2) or "pay" (3); refreshes account.best_hour */
 extern void learn_observe_event(const char *practice_id, const char *patient_id,
 								const char *kind, TimestampTz at);
@@ -22,6 +34,16 @@ extern int	learn_best_hour(const char *practice_id, const char *patient_id);
  */
 extern const char *learn_choose_channel_for(const char *practice_id, const char *patient_id,
 											TimestampTz as_of);
+
+/*
+ * The dunning engine's side: the arms of the patient's segment (all
+ * allowed; the caller clears what the rules forbid), true once the segment
+ * has LEARN_STEER_MIN_TOUCHES scored touches; then a seeded Thompson draw
+ * among the allowed arms (NULL: none allowed).
+ */
+extern bool learn_segment_arms(const char *practice_id, const char *patient_id, ChannelArm *arms);
+extern const char *learn_draw_channel(const ChannelArm *arms, const char *practice_id,
+									  const char *patient_id, TimestampTz as_of);
 
 /* A plan prepared once and kept for the backend's life */
 extern SPIPlanPtr learn_keep_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *types);

@@ -237,7 +237,8 @@ outreach_load_target(const char *practice_id, const char *patient_id, OutreachTa
 				 " a.first_statement_at, a.last_contact_at, a.last_response_at, a.last_payment_at, a.last_payment_amount,"
 				 " a.paused_until, a.hardship_until, a.no_show_until, a.appointment_at, a.last_conversation_at,"
 				 " a.placement_hold_until, a.failed_contacts, a.paid_on_time, a.paid_late,"
-				 " a.doubt, a.asked_for_plan, a.returned_mail, a.dispute_open, a.assistance_open, a.best_hour::int"
+				 " a.doubt, a.asked_for_plan, a.returned_mail, a.dispute_open, a.assistance_open, a.best_hour::int,"
+				 " a.risk_score::float8"
 				 " FROM collect.patient p JOIN collect.practice pr ON pr.practice_id = p.practice_id"
 				 " LEFT JOIN collect.practice_secret s ON s.practice_id = p.practice_id"
 				 " LEFT JOIN collect.account a ON a.practice_id = p.practice_id AND a.patient_id = p.patient_id"
@@ -311,6 +312,9 @@ outreach_load_target(const char *practice_id, const char *patient_id, OutreachTa
 	t->dispute_open = bool_col(row, desc, 36);
 	t->assistance_open = bool_col(row, desc, 37);
 	t->best_hour = int_col(row, desc, 38, -1);
+	d = SPI_getbinval(row, desc, 39, &isnull);
+	t->has_risk = !isnull;
+	t->risk_score = isnull ? 0 : DatumGetFloat8(d);
 	t->tz = timezone_lookup(t->tzname);
 	if (t->tz == NULL)
 		elog(ERROR, "patient \"%s\" has an invalid time zone", patient_id);
@@ -457,7 +461,9 @@ contact_attempt_log(const char *practice_id, const char *patient_id, const char 
 
 	dunning_plan(&plans.attempt,
 				 "INSERT INTO collect.contact_attempt (practice_id, patient_id, channel, message_id, task_id,"
-				 " at, outcome, actor, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", 9, types);
+				 " at, outcome, actor, detail, segment) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9,"
+				 " (SELECT a.segment FROM collect.account a WHERE a.practice_id = $1 AND a.patient_id = $2)",
+				 9, types);
 	args[0] = CStringGetTextDatum(practice_id);
 	args[1] = CStringGetTextDatum(patient_id);
 	args[2] = CStringGetTextDatum(channel);

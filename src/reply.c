@@ -4,9 +4,12 @@
  * and acts on it through the outreach API (outreach.h) and the event
  * functions (collect.record_event): opt-outs, dispute holds, assistance
  * requests, upset-patient holds, answers, plan quotes and plans. Every
- * reply is stored in collect.reply with its effects and audited. Never
- * reads the wall clock (the reply's `at` is the time of every decision)
- * and never calls a provider: messages go to the outbox.
+ * reply is stored in collect.reply with its effects and audited. A reply
+ * the rules leave unknown waits for the practice's LLM when it has one
+ * (llm_status 'pending'); collect.apply_llm_intent applies the label the
+ * worker got back (src/llm_poll.c) like any other intent. Never reads the
+ * wall clock (the reply's `at` is the time of every decision) and never
+ * calls a provider: messages go to the outbox.
  */
 #include "collect.h"
 
@@ -22,6 +25,7 @@
 PG_FUNCTION_INFO_V1(collect_classify_reply);
 PG_FUNCTION_INFO_V1(collect_receive_reply);
 PG_FUNCTION_INFO_V1(collect_receive_sms);
+PG_FUNCTION_INFO_V1(collect_apply_llm_intent);
 
 #define MAX_BODY 10000
 #define QUOTE_CHARS 300
@@ -426,6 +430,56 @@ check_body(const char *body, TimestampTz at)
 				 errmsg("reply time must be finite")));
 }
 
+/* What an intent does, whether the rules or the practice's LLM named it */
+static void
+apply_intent(ReplyContext *c, ReplyIntent intent, bool strongly_negative)
+{
+	Datum		key[2] = {CStringGetTextDatum(c->practice_id), CStringGetTextDatum(c->patient_id)};
+
+	switch (intent)
+	{
+		case RI_STOP:
+			do_stop(c);
+			break;
+		case RI_ALREADY_PAID:
+		case RI_INSURANCE:
+		case RI_DISPUTE:
+			do_doubt(c, intent);
+			break;
+		case RI_HARDSHIP:
+			record_event(c, "financial_assistance_requested",
+						 jsonb_object2("source", "reply", NULL, NULL));
+			break;
+		case RI_QUESTION:
+			do_question(c);
+			break;
+		case RI_PLAN:
+			do_plan(c);
+			break;
+		case RI_ACCEPT:
+			do_accept(c);
+			break;
+		case RI_PAY:
+			{
+				char	   *owes = query_text("SELECT (balance > 0)::text FROM collect.account"
+											  " WHERE practice_id = $1 AND patient_id = $2", 2, T2, key);
+
+				if (owes != NULL && strcmp(owes, "true") == 0)
+					answer(c, "pay_link", "pay_link_reply", NULL);
+				else
+					effect(c, "pay_link:nothing_owed");
+			}
+			break;
+		case RI_UPSET:
+		case RI_UNKNOWN:
+		case RI_N_INTENTS:
+			break;
+	}
+	/* upset, or strongly negative whatever the intent: a person takes over */
+	if (intent != RI_STOP && (intent == RI_UPSET || strongly_negative))
+		do_hold_upset(c);
+}
+
 /* Handle one reply for one patient; returns the intent name */
 static const char *
 handle_reply(const char *practice_id, const char *patient_id, const char *channel,
@@ -436,6 +490,7 @@ handle_reply(const char *practice_id, const char *patient_id, const char *channe
 	char	   *found;
 	ReplyIntent intent;
 	bool		strongly_negative;
+	bool		llm;
 	static const char *const channels[] = {"sms", "email", "letter", "voice", "call_task", "portal", NULL};
 	bool		ok = false;
 
@@ -495,55 +550,19 @@ handle_reply(const char *practice_id, const char *patient_id, const char *channe
 		learn_observe_event(practice_id, patient_id, "reply", at);
 	}
 
-	switch (intent)
-	{
-		case RI_STOP:
-			do_stop(&c);
-			break;
-		case RI_ALREADY_PAID:
-		case RI_INSURANCE:
-		case RI_DISPUTE:
-			do_doubt(&c, intent);
-			break;
-		case RI_HARDSHIP:
-			record_event(&c, "financial_assistance_requested",
-						 jsonb_object2("source", "reply", NULL, NULL));
-			break;
-		case RI_QUESTION:
-			do_question(&c);
-			break;
-		case RI_PLAN:
-			do_plan(&c);
-			break;
-		case RI_ACCEPT:
-			do_accept(&c);
-			break;
-		case RI_PAY:
-			{
-				char	   *owes = query_text("SELECT (balance > 0)::text FROM collect.account"
-											  " WHERE practice_id = $1 AND patient_id = $2", 2, T2, key);
-
-				if (owes != NULL && strcmp(owes, "true") == 0)
-					answer(&c, "pay_link", "pay_link_reply", NULL);
-				else
-					effect(&c, "pay_link:nothing_owed");
-			}
-			break;
-		case RI_UPSET:
-		case RI_UNKNOWN:
-		case RI_N_INTENTS:
-			break;
-	}
-	/* upset, or strongly negative whatever the intent: a person takes over */
-	if (intent != RI_STOP && (intent == RI_UPSET || strongly_negative))
-		do_hold_upset(&c);
+	apply_intent(&c, intent, strongly_negative);
+	llm = intent == RI_UNKNOWN &&
+		query_text("SELECT 1 FROM collect.provider WHERE practice_id = $1 AND channel = 'llm' AND kind = 'llm'",
+				   1, T2, key) != NULL;
+	if (llm)
+		effect(&c, "llm:pending");
 
 	{
 		StringInfoData facts;
-		static const Oid types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID,
-		FLOAT4OID, TEXTOID, JSONBOID};
-		Datum		args[9];
-		char		nulls[9];
+		static const Oid types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID,
+		FLOAT4OID, TEXTOID, JSONBOID, TEXTOID};
+		Datum		args[10];
+		char		nulls[10];
 		Jsonb	   *eff;
 
 		eff = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
@@ -565,10 +584,12 @@ handle_reply(const char *practice_id, const char *patient_id, const char *channe
 		if (c.rc.rule[0] == '\0')
 			nulls[7] = 'n';
 		args[8] = JsonbPGetDatum(eff);
+		args[9] = CStringGetTextDatum("pending");
+		nulls[9] = llm ? ' ' : 'n';
 		SPI_connect();
 		if (SPI_execute_with_args("INSERT INTO collect.reply (practice_id, patient_id, channel, body, at, intent,"
-								  " sentiment, rule, effects) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-								  9, (Oid *) types, args, nulls, false, 0) != SPI_OK_INSERT)
+								  " sentiment, rule, effects, llm_status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+								  10, (Oid *) types, args, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "storing the reply failed");
 		SPI_finish();
 		audit_record(practice_id, patient_id, at, "collect.receive_reply", "reply",
@@ -694,4 +715,81 @@ collect_classify_reply(PG_FUNCTION_ARGS)
 	else
 		nulls[3] = true;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/*
+ * collect.apply_llm_intent(practice_id, reply_id, label): the worker's
+ * answer for a pending reply. A label from the fixed list is applied as
+ * the intent (at the reply's time, with the reply's own effects before
+ * it); unknown or anything else changes nothing but the status. Returns the
+ * intent, or NULL when the reply was not pending (applied already).
+ */
+Datum
+collect_apply_llm_intent(PG_FUNCTION_ARGS)
+{
+	static const char *const names[] = {"practice_id", "reply_id", "label"};
+	static const Oid types[2] = {TEXTOID, INT8OID};
+	MemoryContext caller = CurrentMemoryContext;
+	ReplyContext c;
+	ReplyIntent intent = RI_UNKNOWN;
+	Datum		args[2];
+	char	   *label;
+	Jsonb	   *eff;
+
+	check_args(fcinfo, 3, names);
+	args[0] = PG_GETARG_DATUM(0);
+	args[1] = PG_GETARG_DATUM(1);
+	label = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	for (int i = 0; i < RI_N_INTENTS; i++)
+		if (strcmp(label, reply_intent_name((ReplyIntent) i)) == 0)
+			intent = (ReplyIntent) i;
+
+	memset(&c, 0, sizeof(c));
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT r.patient_id, r.channel, r.body, r.at, a.patient_id IS NOT NULL"
+							  "  FROM collect.reply r LEFT JOIN collect.account a USING (practice_id, patient_id)"
+							  " WHERE r.practice_id = $1 AND r.reply_id = $2 AND r.llm_status = 'pending'"
+							  "   FOR UPDATE OF r",
+							  2, (Oid *) types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reading the pending reply failed");
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		PG_RETURN_NULL();
+	}
+	{
+		HeapTuple	row = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		c.practice_id = TextDatumGetCString(args[0]);
+		c.patient_id = SPI_getvalue(row, desc, 1);
+		c.channel = SPI_getvalue(row, desc, 2);
+		c.body = SPI_getvalue(row, desc, 3);
+		c.at = DatumGetTimestampTz(SPI_getbinval(row, desc, 4, &isnull));
+		c.has_account = DatumGetBool(SPI_getbinval(row, desc, 5, &isnull));
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	c.confirm_stop = true;
+	initStringInfo(&c.effects);
+	if (intent != RI_UNKNOWN)
+		apply_intent(&c, intent, false);
+
+	eff = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(psprintf("[%s]", c.effects.data))));
+	{
+		static const Oid utypes[4] = {TEXTOID, INT8OID, TEXTOID, JSONBOID};
+		Datum		uargs[4] = {args[0], args[1], CStringGetTextDatum(reply_intent_name(intent)),
+		JsonbPGetDatum(eff)};
+
+		exec_sql("UPDATE collect.reply SET llm_status = 'done', intent = $3, effects = effects || $4,"
+				 " rule = CASE WHEN $3 = 'unknown' THEN rule ELSE 'llm' END"
+				 " WHERE practice_id = $1 AND reply_id = $2", 4, utypes, uargs, false);
+	}
+	audit_record(c.practice_id, c.patient_id, c.at, "collect.apply_llm_intent", "reply",
+				 reply_intent_name(intent),
+				 intent == RI_UNKNOWN ? "the practice's LLM gave no usable intent" :
+				 "classified by the practice's LLM", eff);
+	PG_RETURN_TEXT_P(cstring_to_text(reply_intent_name(intent)));
 }

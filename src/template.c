@@ -62,7 +62,10 @@ plan_offer_text(const OutreachTarget *t, const char *channel, int days)
 {
 	const Policy *p = t->policy;
 
-	if (t->balance <= p->plan_offer_above || days < p->plan_offer_after_days)
+	/* the least likely to pay in full are offered a plan first, from the first step */
+	bool		early = t->has_risk && t->risk_score < RISK_FIRM_BELOW;
+
+	if (t->balance <= p->plan_offer_above || (days < p->plan_offer_after_days && !early))
 		return "";
 	if (strcmp(channel, "sms") == 0)
 		return is_spanish(t->language) ? " ¿Prefiere pagar en cuotas? Responda PLAN." :

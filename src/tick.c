@@ -15,6 +15,7 @@
 #include "account.h"
 #include "cadence.h"
 #include "dunning.h"
+#include "learn.h"
 #include "plan.h"
 #include "tick.h"
 
@@ -96,8 +97,9 @@ nullable_ts(TimestampTz ts, char *nulls, int i)
 
 /* sms/email attempts since the last response (and since the cadence began) */
 static int
-failed_digital_attempts(const OutreachTarget *t, TimestampTz since, TimestampTz as_of)
+failed_digital_attempts(const OutreachTarget *t, TimestampTz as_of)
 {
+	TimestampTz since = Max(t->last_response_at, local_time_at(t->cadence_anchor, 0, t->tz));
 	static const Oid types[4] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		args[4];
 	bool		isnull;
@@ -156,6 +158,8 @@ fill_facts(const OutreachTarget *t, TimestampTz as_of, CadenceFacts *f)
 	f->paid_late = t->paid_late;
 	f->failed_digital = 0;
 	f->can_call = t->phone != NULL;
+	f->has_risk = t->has_risk;
+	f->risk_score = t->risk_score;
 	{
 		const LegalHold *h = hold_active(t->holds, t->n_holds, as_of, false);
 
@@ -174,6 +178,34 @@ fill_facts(const OutreachTarget *t, TimestampTz as_of, CadenceFacts *f)
 		if (f->step < t->policy->n_cadence && strcmp(t->policy->cadence[f->step].channel, "voice") == 0)
 			f->can_voice = can_use(t, "voice", probe);
 	}
+}
+
+/*
+ * The channel bandit's pick for the step due now (learn.c), drawn among the
+ * channels the contact rules allow at this moment; a call only after two
+ * unanswered digital attempts, as the cadence itself does. NULL (the
+ * cadence's own channel) for a step not due yet, a voice step, or while
+ * the segment has too little evidence.
+ */
+static const char *
+learned_channel(const OutreachTarget *t, const CadenceFacts *f, TimestampTz as_of)
+{
+	ChannelArm	arms[LEARN_CHANNELS];
+	TimestampTz probe;
+	bool		digital = f->can_sms || f->can_email;
+
+	if (!f->has_anchor || f->step >= t->policy->n_cadence ||
+		strcmp(t->policy->cadence[f->step].channel, "voice") == 0 ||
+		f->today < cadence_step_date(f, f->step) ||
+		!learn_segment_arms(t->practice_id, t->patient_id, arms))
+		return NULL;
+	probe = outreach_send_time(as_of, t->tz, t->policy->contact_hour_start, t->policy->contact_hour_end, -1);
+	arms[0].allowed = f->can_sms;
+	arms[1].allowed = f->can_email;
+	arms[2].allowed = f->can_letter;
+	arms[3].allowed = f->can_call && can_use(t, "call_task", probe) &&
+		(!digital || failed_digital_attempts(t, as_of) >= 2);
+	return learn_draw_channel(arms, t->practice_id, t->patient_id, as_of);
 }
 
 static void
@@ -249,8 +281,8 @@ process_account(const char *practice_id, const char *patient_id, TimestampTz as_
 		if (f.step < t.policy->n_cadence && f.has_anchor &&
 			(strcmp(t.policy->cadence[f.step].channel, "call_task") == 0 ||
 			 strcmp(t.policy->cadence[f.step].channel, "voice") == 0))
-			f.failed_digital = failed_digital_attempts(&t, Max(t.last_response_at,
-															   local_time_at(t.cadence_anchor, 0, t.tz)), as_of);
+			f.failed_digital = failed_digital_attempts(&t, as_of);
+		f.learned_channel = learned_channel(&t, &f, as_of);
 		cadence_decide(&f, tick_local_time, t.tz, &d);
 		state = d.state;
 		wake = d.wake_at;

@@ -490,6 +490,7 @@ worker_round(bool *started)
 	{
 		last_poll = now;
 		outbox_poll_status();
+		llm_classify_pending();
 	}
 	if (n >= worker_batch_size)
 		return 0;

@@ -123,6 +123,9 @@ extern void sendgrid_build(Delivery *d);
 extern void sendgrid_parse(Delivery *d);
 extern void stripe_build(Delivery *d);
 extern void stripe_parse(Delivery *d);
+extern void llm_build(Delivery *d);
+extern void llm_parse(Delivery *d);
+extern const char *llm_label(const char *text);
 extern void webhook_build(Delivery *d);
 extern void webhook_parse(Delivery *d);
 extern char *webhook_signature(const char *secret, const char *timestamp, const char *body);
@@ -143,6 +146,7 @@ extern int	outbox_quarantine_next(const char *error);
 extern void outbox_finish(Delivery *ds, int n);
 extern double outbox_next_due_seconds(void);
 extern void outbox_poll_status(void);
+extern void llm_classify_pending(void);	/* llm_poll.c */
 extern bool outbox_extension_ready(void);
 extern bool outbox_has_receive_sms;
 

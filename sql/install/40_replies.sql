@@ -8,6 +8,10 @@
 ALTER TABLE @extschema@.account
   ADD COLUMN IF NOT EXISTS best_hour smallint CHECK (best_hour BETWEEN 0 AND 23);
 
+-- The account's segment when the attempt was logged: the channel bandit
+-- credits a touch to it (scored a week later, a payer is "settled").
+ALTER TABLE @extschema@.contact_attempt ADD COLUMN segment text;
+
 -- Every reply received: what it said, what it was taken to mean, and
 -- what collect did about it (effects), for the audit and the KPIs.
 CREATE TABLE @extschema@.reply (
@@ -27,6 +31,12 @@ CREATE TABLE @extschema@.reply (
   FOREIGN KEY (practice_id, patient_id) REFERENCES @extschema@.patient ON DELETE RESTRICT
 );
 CREATE INDEX reply_patient_idx ON @extschema@.reply (practice_id, patient_id, at);
+-- The optional LLM fallback (src/llm_poll.c): a reply the rules left
+-- unknown at a practice with a collect.provider row of kind 'llm' waits
+-- here as 'pending' until the worker has asked the model ('done').
+ALTER TABLE @extschema@.reply
+  ADD COLUMN llm_status text CHECK (llm_status IN ('pending', 'done'));
+CREATE INDEX reply_llm_pending_idx ON @extschema@.reply (practice_id, reply_id) WHERE llm_status = 'pending';
 
 -- When each patient answers: weighted count of opens (1), replies (2)
 -- and payments (3) per patient-local hour.
@@ -107,6 +117,14 @@ REVOKE ALL ON FUNCTION @extschema@.receive_reply(text, text, text, text, timesta
 REVOKE ALL ON FUNCTION @extschema@.receive_sms(text, text, text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.receive_reply(text, text, text, text, timestamptz) TO collect_writer, collect_worker;
 GRANT EXECUTE ON FUNCTION @extschema@.receive_sms(text, text, text, timestamptz) TO collect_writer, collect_worker;
+
+-- The worker hands the model's label for a pending reply back: applied
+-- like a classified intent (an unknown or invalid label changes nothing).
+CREATE FUNCTION @extschema@.apply_llm_intent(practice_id text, reply_id bigint, label text) RETURNS text
+  AS 'MODULE_PATHNAME', 'collect_apply_llm_intent' LANGUAGE C
+  SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION @extschema@.apply_llm_intent(text, bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.apply_llm_intent(text, bigint, text) TO collect_worker;
 
 ------------------------------------------------------------------------
 -- Learning

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # replies_learning.sh: the learning loop.
-#  1. collect.learn_simulate: synthetic patients whose true best hour and
-#     channel differ by segment; after 60 simulated days the learned
-#     hour/channel must match each patient's true best for >= 80% of them
-#     and the learned policy must collect more than the fixed default
-#     cadence in the same simulation (seed 42; seeds 1-5 reported).
+#  1. test/learning_world.sql: synthetic patients whose true best hour and
+#     channel differ by segment, run for 60 simulated days through the real
+#     engine (collect.tick, the cadence, the outbox, learn_observe and the
+#     nightly learn_update) in a learning practice and, with the same
+#     patients and the same luck, in a practice that never learns (the fixed
+#     default cadence). For seeds 42, 1 and 2: the learned hour and the
+#     bandit's channel must match each patient's true best for >= 80% of
+#     them, and the learning practice must collect more than the fixed one.
+#     collect.learn_simulate (the same arithmetic without the engine) is
+#     reported next to it.
 #  2. collect.train on a simulated history (features driven by a latent
 #     willingness to pay): prints the AUC on the held-out fifth next to
 #     the AUC of the true probability (the ceiling); fails below 0.65. Checks account.risk_score and the fairness report.
@@ -15,7 +20,23 @@ trap 'dropdb --if-exists "$DB"' EXIT
 psql_q "$DB" "CREATE EXTENSION collect CASCADE" >/dev/null 2>&1 || psql_q "$DB" "CREATE EXTENSION collect CASCADE"
 fail=0
 
-# ---- 1. simulation ----
+# ---- 1. simulation through tick and the cadence ----
+for seed in 42 1 2; do
+  W=replies_world_$$_$seed
+  createdb "$W"
+  psql_q "$W" "CREATE EXTENSION collect CASCADE" >/dev/null 2>&1
+  out=$(psql -X -qAt -v ON_ERROR_STOP=1 -v seed=$seed -v per_group=60 -d "$W" -f "$ROOT/test/learning_world.sql" | grep '^METRIC') \
+    || { echo "learning_world.sql failed for seed $seed"; fail=1; }
+  dropdb "$W"
+  echo "$out" | sed "s/^METRIC replies_sim_/METRIC replies_world_seed${seed}_/"
+  metric() { echo "$out" | sed -n "s/^METRIC replies_sim_$1 \([0-9.]*\).*/\1/p"; }
+  h=$(metric hour_match); c=$(metric channel_match); l=$(metric collected_simL); f=$(metric collected_simF)
+  echo "RESULT replies_world seed $seed: hour match $h, channel match $c, collected learned \$$l vs fixed cadence \$$f"
+  awk -v h="$h" -v c="$c" -v l="$l" -v f="$f" 'BEGIN { exit !(h >= 0.8 && c >= 0.8 && l > f) }' \
+    || { echo "world seed $seed below target: hour $h channel $c learned $l fixed $f"; fail=1; }
+done
+
+# ---- the same arithmetic without the engine ----
 read -r hour chan learned fixed <<<"$(psql_q "$DB" "SELECT r->>'hour_match', r->>'channel_match', r->>'collected_learned', r->>'collected_fixed'
                                                 FROM collect.learn_simulate(42, 800, 60) r" | tr '|' ' ')"
 echo "METRIC replies_sim_hour_match $hour"
@@ -29,7 +50,7 @@ psql -X -qAt -d "$DB" -c "SELECT format('METRIC replies_sim_seeds_1_5 hour_match
     round(avg((r->>'collected_learned')::numeric / (r->>'collected_fixed')::numeric), 2))
   FROM generate_series(1, 5) s, collect.learn_simulate(s, 800, 60) r"
 awk -v h="$hour" -v c="$chan" -v l="$learned" -v f="$fixed" 'BEGIN { exit !(h >= 0.8 && c >= 0.8 && l > f) }' \
-  || { echo "simulation below target: hour $hour channel $chan learned $learned fixed $fixed"; fail=1; }
+  || { echo "learn_simulate below target: hour $hour channel $chan learned $learned fixed $fixed"; fail=1; }
 # the same seed gives the same answer
 same=$(psql_q "$DB" "SELECT collect.learn_simulate(42, 800, 60) = collect.learn_simulate(42, 800, 60)")
 [ "$same" = t ] || { echo "simulation is not reproducible"; fail=1; }
@@ -84,6 +105,7 @@ summary=$(psql_q "$DB" "SELECT collect.train('sim', '2026-06-30 17:00Z')")
 echo "RESULT replies_train $summary"
 auc=$(psql_q "$DB" "SELECT round(auc::numeric, 3) FROM collect.risk_model WHERE practice_id = 'sim'")
 echo "METRIC replies_model_auc_heldout $auc"
+echo "RESULT replies_model held-out AUC $auc"
 psql -X -qAt -d "$DB" -c "SELECT format('METRIC replies_model_rows train %s test %s positives %s iterations %s', n_train, n_test, positives, iterations) FROM collect.risk_model"
 awk -v a="$auc" 'BEGIN { exit !(a >= 0.65) }' || { echo "AUC $auc < 0.65"; fail=1; }
 scored=$(psql_q "$DB" "SELECT count(*) FROM collect.account WHERE practice_id = 'sim' AND risk_score BETWEEN 0 AND 1")
