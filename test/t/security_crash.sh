@@ -6,7 +6,7 @@
 # and autopay charges), and the outbox worker draining to a local stub
 # (test/stub/fast_stub.c, which logs each request's Idempotency-Key) for
 # SMS, e-mail, letters (webhook) and Stripe charges. CRASH_ROUNDS times
-# (default 4) the postmaster is stopped with pg_ctl stop -m immediate (no
+# (default 5) the postmaster is stopped with pg_ctl stop -m immediate (no
 # checkpoint, like a power cut) while the worker has a batch in flight
 # (rows `sending`, requests at the stub), then restarted; after the last restart ingest and tick stay off and the worker
 # finishes the drain. Then:
@@ -30,7 +30,7 @@ W=$(scratch_dir)
 STUB_PID=
 cleanup() { [ -n "$STUB_PID" ] && kill "$STUB_PID" 2>/dev/null; cluster_stop "$W/pg"; [ "${KEEP:-0}" = 1 ] || rm -rf "$W"; }
 trap cleanup EXIT
-ROUNDS=${CRASH_ROUNDS:-4}
+ROUNDS=${CRASH_ROUNDS:-5}
 
 gcc -O2 -o "$W/fast_stub" "$ROOT/test/stub/fast_stub.c"
 # 20 ms per answer, one at a time (~50 requests/s): a batch is in flight
@@ -67,14 +67,14 @@ SELECT practice_id, c.channel, c.kind, 'http://127.0.0.1:$PORT' || c.path, c.acc
     ('webhook', 'webhook', '/pm', NULL, NULL),
     ('charge', 'stripe', '', NULL, NULL)) c(channel, kind, path, account, sender);
 -- every patient owes an old balance, so the first ticks queue a dunning
--- message to each; every tenth is on an autopay plan whose installments
+-- message to each; every fifth is on an autopay plan whose installments
 -- are all due by the simulated clock: ticks queue its charges too (first
 -- in the queue: their send_after is older)
 INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, posted_at)
 SELECT 'C' || (i % 4), 'p' || i, 'old-' || i, 'charge', 300 + i, '2025-05-01 12:00+00' FROM generate_series(0, 399) i;
 INSERT INTO collect.payment_method (practice_id, patient_id, provider_customer, provider_method, consent_at)
-SELECT 'C' || (i % 4), 'p' || i, 'cus_' || i, 'pm_' || i, '2025-05-01 12:00+00' FROM generate_series(0, 399, 10) i;
-SELECT count(collect.create_plan('C' || (i % 4), 'p' || i, 6, NULL, '2025-05-02 12:00+00')) FROM generate_series(0, 399, 10) i;
+SELECT 'C' || (i % 4), 'p' || i, 'cus_' || i, 'pm_' || i, '2025-05-01 12:00+00' FROM generate_series(0, 399, 5) i;
+SELECT count(collect.create_plan('C' || (i % 4), 'p' || i, 6, NULL, '2025-05-02 12:00+00')) FROM generate_series(0, 399, 5) i;
 SELECT count(collect.approve_plan(plan_id, 'manager', '2025-05-02 13:00+00')) FROM collect.plan WHERE status = 'pending_approval';
 SQL
 cat > "$W/ingest.sql" <<'EOF2'
@@ -115,12 +115,14 @@ for round in $(seq 1 "$ROUNDS"); do
     done ) &
   ticker=$!
   # mid-drain, by progress rather than the clock (the machine may be slow):
-  # crash k once the stub has taken k * CRASH_EVERY requests in all (~240
-  # charges come first, then ~400 dunning messages) and the worker holds
-  # rows in `sending`
+  # crash k once the stub has taken k * CRASH_EVERY requests in all (~480
+  # charges come first, then ~500 dunning messages: three crashes among the
+  # charges, two among the messages) and the worker holds rows in `sending`.
+  # A batch queued again after a crash goes to the back of the queue, so
+  # ingest has time to pay what it was charging.
   deadline=$(( $(date +%s) + 60 )); sending=0
   while [ "$(date +%s)" -lt "$deadline" ]; do
-    if [ "$(stub_requests)" -ge $(( round * ${CRASH_EVERY:-110} )) ]; then
+    if [ "$(stub_requests)" -ge $(( round * ${CRASH_EVERY:-150} )) ]; then
       sending=$(q "SELECT count(*) FROM collect.outbox WHERE status = 'sending'")
       [ "${sending:-0}" -gt 0 ] && break
     fi
