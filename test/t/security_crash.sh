@@ -107,7 +107,8 @@ for round in $(seq 1 "$ROUNDS"); do
     done ) &
   acker=$!
   # the clock, a simulated 10 minutes per call, continuing across rounds;
-  # after each acknowledged tick, the outbox size it left (only tick adds rows)
+  # after each acknowledged tick, the outbox size it saw: outbox rows are
+  # never deleted, so every later count must be at least that
   ( n=$(wc -l < "$W/ticked"); while :; do
       n=$((n + 1))
       q "SELECT collect.tick(timestamptz '2026-01-04 14:00+00' + interval '10 minutes' * $n)" >/dev/null || break
