@@ -116,9 +116,11 @@ for round in $(seq 1 "$ROUNDS"); do
     done ) &
   ticker=$!
   # mid-drain, by progress rather than the clock (the machine may be slow):
-  # crash k once the stub has taken k * CRASH_EVERY requests in all (~480
-  # charges come first, then ~500 dunning messages: three crashes among the
-  # charges, two among the messages) and the worker holds rows in `sending`.
+  # crash k once the stub has taken k * CRASH_EVERY requests in all (up to
+  # ~480 charges come first, fewer when ingest pays them off before their
+  # turn, then ~700 dunning messages: the first stops land among the
+  # charges, the last among the messages) and the worker holds rows in
+  # `sending`.
   # A batch queued again after a crash goes to the back of the queue, so
   # ingest has time to pay what it was charging.
   deadline=$(( $(date +%s) + 60 )); sending=0
