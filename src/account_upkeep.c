@@ -183,7 +183,8 @@ prepare_plan_set(UpkeepPlans *p, int options)
 							N_WRITE_COLUMNS + 1, write_types, options);
 	p->settle_outbox = prepare_kept(
 									  "UPDATE collect.outbox SET status = 'cancelled', last_error = 'cancelled: balance paid in full'"
-									  " WHERE practice_id = $1 AND patient_id = ANY ($2) AND status = 'queued'", 2, key_types, options);
+									  " WHERE practice_id = $1 AND patient_id = ANY ($2) AND status = 'queued'"
+									  " AND " OUTBOX_CANCELLABLE, 2, key_types, options);
 	p->settle_plan = prepare_kept(
 									"UPDATE collect.plan SET status = 'completed'"
 									" WHERE practice_id = $1 AND patient_id = ANY ($2) AND status IN ('active', 'pending_approval')",

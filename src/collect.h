@@ -23,6 +23,18 @@
 #include "utils/timestamp.h"
 #include "pgtime.h"
 
+/*
+ * The outbox rows other modules may cancel while queued (an SQL predicate
+ * over collect.outbox): not a charge the worker has already tried
+ * (attempts > 0, made durable before its request went out). Such a charge,
+ * queued again after a crash or a retryable answer, may have gone through;
+ * cancelling it would leave money taken and never recorded. The worker
+ * retries it with the same idempotency key, the provider answers with the
+ * first outcome, and record_charge_result counts it even on a settled
+ * installment or balance (an overpayment, not a lost payment).
+ */
+#define OUTBOX_CANCELLABLE "(channel <> 'charge' OR attempts = 0)"
+
 /* Money is integer cents in C, numeric in SQL; never floating point. */
 typedef int64 Cents;
 

@@ -14,7 +14,15 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
+
+/*
+ * Delay before a succeeded charge whose result could not be recorded is
+ * tried again: the cause is a lock conflict in this database, not the
+ * provider, so no provider backoff.
+ */
+#define CHARGE_RECORD_RETRY_MS 1000
 
 static SPIPlanPtr claim_plan = NULL;
 static int	claim_limit = 0;
@@ -180,22 +188,22 @@ outbox_reclaim(bool all)
 	"  LEFT JOIN collect.payment_method pm ON c.channel = 'charge' AND pm.practice_id = c.practice_id" \
 	"        AND pm.patient_id = c.patient_id AND pm.revoked_at IS NULL"
 
+/* a paid-up account blocks a charge only before its first attempt (OUTBOX_CANCELLABLE) */
+#define CHARGE_PAID_UP \
+	"     WHEN o.channel = 'charge' AND o.attempts = 0 AND EXISTS (SELECT 1 FROM collect.account a" \
+	"          WHERE a.practice_id = o.practice_id AND a.patient_id = o.patient_id AND a.balance <= 0)" \
+	"     THEN 'balance paid in full' END"
 /* stop rules at send time: the dunning module's, plus a paid-up charge */
 #define BLOCK_WITH_RULES \
 	"CASE WHEN o.channel IN ('sms','email','letter','voice')" \
 	"     THEN collect.send_block_reason(o.practice_id, o.patient_id, o.channel, now()%s)" \
-	"     WHEN o.channel = 'charge' AND EXISTS (SELECT 1 FROM collect.account a" \
-	"          WHERE a.practice_id = o.practice_id AND a.patient_id = o.patient_id AND a.balance <= 0)" \
-	"     THEN 'balance paid in full' END"
+	CHARGE_PAID_UP
 /* dunning's step kinds: steps "notice:..." and "opt_out_confirmation..." */
 #define STEP_KIND \
 	", CASE WHEN o.step LIKE 'notice:%' THEN 'notice'" \
 	"       WHEN o.step LIKE 'opt_out_confirmation%' THEN 'opt_out_confirmation'" \
 	"       ELSE 'collection' END"
-#define BLOCK_CHARGE_ONLY \
-	"CASE WHEN o.channel = 'charge' AND EXISTS (SELECT 1 FROM collect.account a" \
-	"          WHERE a.practice_id = o.practice_id AND a.patient_id = o.patient_id AND a.balance <= 0)" \
-	"     THEN 'balance paid in full' END"
+#define BLOCK_CHARGE_ONLY "CASE" CHARGE_PAID_UP
 
 static char *
 value_copy(HeapTuple tup, TupleDesc desc, int col)
@@ -373,8 +381,11 @@ text_array(char **vals, bool *nulls, int n)
 	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-/* a charge's outcome to the plans module, in a subtransaction of its own */
-static void
+/*
+ * A charge's outcome to the plans module, in a subtransaction of its own;
+ * returns NULL, or the error message if recording it failed.
+ */
+static char *
 record_charge(Delivery *d, const char *status)
 {
 	Datum		args[5];
@@ -384,7 +395,7 @@ record_charge(Delivery *d, const char *status)
 	ResourceOwner owner = CurrentResourceOwner;
 
 	if (!has_charge_result)
-		return;
+		return NULL;
 	if (charge_plan == NULL)
 		charge_plan = prepare_kept("SELECT collect.record_charge_result($1, $2, $3, $4, $5, now())", 5, types);
 	args[0] = CStringGetTextDatum(d->msg->practice_id);
@@ -417,15 +428,21 @@ record_charge(Delivery *d, const char *status)
 		ereport(WARNING,
 				(errmsg("collect worker: record_charge_result failed for message " INT64_FORMAT ": %s",
 						d->msg->message_id, e->message)));
+		return e->message;
 	}
 	PG_END_TRY();
+	return NULL;
 }
 
 /*
- * Record a batch's outcomes in one statement: sent (with the provider's
- * id), queued again at a backed-off time, dead (with a delivery_failed
- * task) or failed (a declined charge); then hand charge outcomes to
- * collect.record_charge_result when it exists.
+ * Record a batch's outcomes: first hand charge outcomes to
+ * collect.record_charge_result when it exists, then one statement: sent
+ * (with the provider's id), queued again at a backed-off time, dead (with a
+ * delivery_failed task) or failed (a declined charge). A succeeded charge
+ * whose result could not be recorded (say a deadlock with a concurrent
+ * posting) is queued again with the same idempotency key rather than left
+ * `sent` without its ledger payment: the provider answers the repeat with
+ * the first outcome and the next batch records it.
  */
 void
 outbox_finish(Delivery *ds, int n)
@@ -493,6 +510,25 @@ outbox_finish(Delivery *ds, int n)
 		errnull[i] = d->error == NULL;
 		delay[i] = Int32GetDatum(ms);
 	}
+	SPI_connect();
+	for (int i = 0; i < n; i++)
+	{
+		char	   *failure;
+
+		if (strcmp(ds[i].msg->channel, "charge") != 0 ||
+			(strcmp(status[i], "sent") != 0 && strcmp(status[i], "failed") != 0 && strcmp(status[i], "dead") != 0))
+			continue;
+		failure = record_charge(&ds[i], status[i]);
+		if (failure != NULL && strcmp(status[i], "sent") == 0 && ds[i].msg->attempts < worker_max_attempts)
+		{
+			status[i] = "queued";
+			sent--;
+			retried++;
+			err[i] = psprintf("recording the charge failed (%s); retried with the same idempotency key", failure);
+			errnull[i] = false;
+			delay[i] = Int32GetDatum(CHARGE_RECORD_RETRY_MS);
+		}
+	}
 	args[0] = text_array(practice, nonull, n);
 	args[1] = PointerGetDatum(construct_md_array(ids, NULL, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[2] = text_array(status, nonull, n);
@@ -500,15 +536,19 @@ outbox_finish(Delivery *ds, int n)
 	args[4] = text_array(err, errnull, n);
 	args[5] = PointerGetDatum(construct_md_array(delay, NULL, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
 
-	SPI_connect();
+	/*
+	 * The batch joins the outbox by primary key; with the statistics saying
+	 * "few rows are sending" the planner would otherwise loop over the batch
+	 * once per sending row (O(batch^2)). Set only now, after the charge
+	 * results: under enable_nestloop = off the plans module's statements
+	 * were planned at disable_cost and JIT-compiled at every call.
+	 */
+	(void) set_config_option("enable_nestloop", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
 	if (finish_plan == NULL)
 		finish_plan = prepare_kept(FINISH_SQL, 6, types);
 	if (SPI_execute_plan(finish_plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "collect worker: finish failed");
-	for (int i = 0; i < n; i++)
-		if (strcmp(ds[i].msg->channel, "charge") == 0 &&
-			(strcmp(status[i], "sent") == 0 || strcmp(status[i], "failed") == 0 || strcmp(status[i], "dead") == 0))
-			record_charge(&ds[i], status[i]);
 	SPI_finish();
 	worker_status_add(sent, retried, failed, dead, 0);
 }

@@ -687,7 +687,10 @@ approve_plan(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* Cancel the queued messages and charges of a plan (steps "plan:<id>:...") */
+/*
+ * Cancel the queued messages and charges of a plan (steps "plan:<id>:...");
+ * a charge already tried is left to the worker (OUTBOX_CANCELLABLE).
+ */
 void
 plan_cancel_outbox(const char *practice_id, const char *patient_id, int64 plan_id, int seq, const char *why)
 {
@@ -701,7 +704,8 @@ plan_cancel_outbox(const char *practice_id, const char *patient_id, int64 plan_i
 
 	SPI_connect();
 	plan_exec(plan_prepare(&p, "UPDATE collect.outbox SET status = 'cancelled', last_error = $4"
-						   " WHERE practice_id = $1 AND patient_id = $2 AND status = 'queued' AND step LIKE $3",
+						   " WHERE practice_id = $1 AND patient_id = $2 AND status = 'queued' AND step LIKE $3"
+						   " AND " OUTBOX_CANCELLABLE,
 						   4, t), a, NULL, false, 0);
 	SPI_finish();
 }

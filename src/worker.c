@@ -14,6 +14,7 @@
 #include <malloc.h>
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -468,15 +469,21 @@ worker_round(bool *started)
 	claim_failures = 0;
 	if (n > 0)
 	{
+		/*
+		 * A charge moves money: its claim (attempts + 1) must survive a
+		 * crash before the request can reach the provider, or recovery
+		 * would show an untried charge that the plans module or the
+		 * paid-up rule may cancel although it went through. attempts > 0
+		 * then means "may have reached the provider" (see outbox.c).
+		 */
+		for (int i = 0; i < n; i++)
+			if (strcmp(msgs[i].channel, "charge") == 0)
+			{
+				XLogFlush(XactLastCommitEnd);
+				break;
+			}
 		ds = deliver_batch(msgs, n);	/* no transaction open */
 		worker_tx_begin();
-		/*
-		 * The batch joins the outbox by primary key; with the statistics
-		 * saying "few rows are sending" the planner would otherwise loop
-		 * over the batch once per sending row (O(batch^2)).
-		 */
-		(void) set_config_option("enable_nestloop", "off", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_LOCAL, true, 0, false);
 		outbox_finish(ds, n);
 		worker_tx_commit();
 		SpinLockAcquire(&shared->mutex);

@@ -4,7 +4,11 @@
  * (201 with a Twilio-like sid, or 202 + X-Message-Id for /mail/send) and
  * appends each request's Idempotency-Key header to a log file, so the test
  * can count sends per key. Single-threaded epoll; no request validation.
- *   fast_stub PORTFILE KEYLOG      (binds port 0, writes the port to PORTFILE)
+ *   fast_stub PORTFILE KEYLOG [DELAY_US]
+ * binds port 0 and writes the port to PORTFILE. DELAY_US (default 0) holds
+ * every answer that long after the key is logged, one request at a time, so
+ * a test can keep a worker's batch in flight (the crash test stops the
+ * server between a provider's receipt and the worker's finish).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -31,6 +35,7 @@ typedef struct Conn
 
 static volatile sig_atomic_t stop = 0;
 static FILE *keylog;
+static useconds_t delay_us = 0;
 static unsigned long served = 0;
 
 static void
@@ -83,6 +88,8 @@ respond(Conn *c, const char *head, size_t hlen)
 		fwrite(key, 1, klen, keylog);
 		fputc('\n', keylog);
 	}
+	if (delay_us > 0)
+		usleep(delay_us);
 	blen = snprintf(body, sizeof(body),
 					"{\"sid\":\"SM%032lx\",\"id\":\"pi_%lu\",\"status\":\"%s\"}",
 					served, served, mail ? "accepted" : "succeeded");
@@ -147,9 +154,11 @@ main(int argc, char **argv)
 
 	if (argc < 3)
 	{
-		fprintf(stderr, "usage: fast_stub PORTFILE KEYLOG\n");
+		fprintf(stderr, "usage: fast_stub PORTFILE KEYLOG [DELAY_US]\n");
 		return 2;
 	}
+	if (argc > 3)
+		delay_us = (useconds_t) strtoul(argv[3], NULL, 10);
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
 	signal(SIGPIPE, SIG_IGN);
