@@ -590,25 +590,38 @@ plans_tick(TimestampTz as_of)
 	return actions;
 }
 
-static SPIPlanPtr flag_settle_plan;
+static SPIPlanPtr flag_settle_probe,
+			flag_settle_plan;
+
+#define FLAG_SETTLE_WHERE \
+	" WHERE practice_id = $1 AND patient_id = ANY ($2)" \
+	"   AND status IN ('pending_approval', 'active', 'completed') AND NOT settle_pending"
 
 /*
  * Called by the ledger trigger (account_upkeep.c) for the patients of one
  * practice whose payments, reversals, adjustments or write-offs were
  * posted: flag their plans for the next settle pass. Writes only
- * plan.settle_pending.
+ * plan.settle_pending. Most payers have no plan: a read finds that out
+ * without the UPDATE, whose statement trigger (the plan KPI rollup) would
+ * fire even for no row. A plan created after the read is created flagged.
  */
 void
 plans_flag_settle(Datum practice_id, Datum patient_ids)
 {
 	Oid			types[2] = {TEXTOID, TEXTARRAYOID};
 	Datum		args[2] = {practice_id, patient_ids};
+	bool		isnull;
 
-	plan_prepare(&flag_settle_plan,
-				 "UPDATE collect.plan SET settle_pending = true"
-				 " WHERE practice_id = $1 AND patient_id = ANY ($2)"
-				 "   AND status IN ('pending_approval', 'active', 'completed') AND NOT settle_pending",
-				 2, types);
+	plan_prepare(&flag_settle_probe, "SELECT EXISTS (SELECT 1 FROM collect.plan" FLAG_SETTLE_WHERE ")", 2, types);
+	if (SPI_execute_plan(flag_settle_probe, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "looking for plans to settle failed");
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+	{
+		SPI_freetuptable(SPI_tuptable);
+		return;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	plan_prepare(&flag_settle_plan, "UPDATE collect.plan SET settle_pending = true" FLAG_SETTLE_WHERE, 2, types);
 	if (SPI_execute_plan(flag_settle_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "flagging plans for settling failed");
 }
