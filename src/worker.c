@@ -584,6 +584,12 @@ collect_worker_main(Datum arg)
 	BackgroundWorkerInitializeConnection(collect_database, NULL, 0);
 	shared->database_seen = true;
 	pgstat_report_appname("collect outbox worker");
+	/*
+	 * The worker runs kept plans over batches, whose estimates can pass
+	 * jit_above_cost: a kept plan is JIT-compiled again at every execution
+	 * (hundreds of ms per batch, far more than running it).
+	 */
+	SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 
 	SpinLockAcquire(&shared->mutex);
 	shared->pid = MyProcPid;
