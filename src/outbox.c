@@ -148,9 +148,14 @@ outbox_reclaim(bool all)
 	return n;
 }
 
+/*
+ * The update finds the locked rows by ctid (a TID scan per row, stable
+ * while the row lock is held): joined by primary key, the planner's
+ * generic plan hashed the whole outbox for every batch.
+ */
 #define CLAIM_SQL \
 	"WITH due AS (" \
-	"  SELECT o.practice_id, o.message_id, %s AS block" \
+	"  SELECT o.ctid, o.practice_id, o.message_id, %s AS block" \
 	"    FROM collect.outbox o" \
 	"   WHERE o.status = 'queued' AND o.send_after <= now() AND o.channel <> 'call_task'" \
 	"   ORDER BY o.send_after" \
@@ -164,7 +169,7 @@ outbox_reclaim(bool all)
 	"         last_error = CASE WHEN due.block IS NULL THEN o.last_error" \
 	"                           ELSE 'cancelled at send time: ' || due.block END" \
 	"    FROM due" \
-	"   WHERE o.practice_id = due.practice_id AND o.message_id = due.message_id" \
+	"   WHERE o.ctid = due.ctid AND o.practice_id = due.practice_id AND o.message_id = due.message_id" \
 	"  RETURNING o.*" \
 	"), cancelled AS (" \
 	"  INSERT INTO collect.contact_attempt (practice_id, patient_id, channel, message_id, at, outcome, actor, detail)" \
