@@ -202,10 +202,28 @@ outbox_reclaim(bool all)
 	"          WHERE a.practice_id = o.practice_id AND a.patient_id = o.patient_id AND a.balance <= 0)" \
 	"     THEN 'balance paid in full' END"
 
+/*
+ * A text column as a C string in the current memory context, NULL for
+ * NULL (SPI_getvalue would look up and call the type's output function
+ * for every value).
+ */
 static char *
-value_copy(HeapTuple tup, TupleDesc desc, int col)
+text_value(HeapTuple tup, TupleDesc desc, int col)
 {
-	return SPI_getvalue(tup, desc, col);
+	bool		isnull;
+	Datum		v = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(v);
+}
+
+static Datum
+binary_value(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(tup, desc, col, &isnull);
+
+	Assert(!isnull);
+	return v;
 }
 
 /*
@@ -252,31 +270,31 @@ outbox_claim(int limit, OutboxMessage **out)
 		HeapTuple	t = SPI_tuptable->vals[i];
 		TupleDesc	d = SPI_tuptable->tupdesc;
 		OutboxMessage *m = &msgs[n];
-		char	   *status = value_copy(t, d, 19);
+		char	   *status = text_value(t, d, 19);
 
 		if (strcmp(status, "sending") != 0)
 		{
 			cancelled++;
 			continue;
 		}
-		m->practice_id = value_copy(t, d, 1);
-		m->message_id = strtoll(value_copy(t, d, 2), NULL, 10);
-		m->patient_id = value_copy(t, d, 3);
-		m->channel = value_copy(t, d, 4);
-		m->to_address = value_copy(t, d, 5);
-		m->subject = value_copy(t, d, 6);
-		m->body = value_copy(t, d, 7);
-		m->payload = value_copy(t, d, 8);
-		m->idempotency_key = value_copy(t, d, 9);
-		m->attempts = atoi(value_copy(t, d, 10));
-		m->kind = value_copy(t, d, 11);
-		m->base_url = value_copy(t, d, 12);
-		m->account = value_copy(t, d, 13);
-		m->secret = value_copy(t, d, 14);
-		m->sender = value_copy(t, d, 15);
-		m->settings = value_copy(t, d, 16);
-		m->pm_customer = value_copy(t, d, 17);
-		m->pm_method = value_copy(t, d, 18);
+		m->practice_id = text_value(t, d, 1);
+		m->message_id = DatumGetInt64(binary_value(t, d, 2));
+		m->patient_id = text_value(t, d, 3);
+		m->channel = text_value(t, d, 4);
+		m->to_address = text_value(t, d, 5);
+		m->subject = text_value(t, d, 6);
+		m->body = text_value(t, d, 7);
+		m->payload = text_value(t, d, 8);
+		m->idempotency_key = text_value(t, d, 9);
+		m->attempts = DatumGetInt32(binary_value(t, d, 10));
+		m->kind = text_value(t, d, 11);
+		m->base_url = text_value(t, d, 12);
+		m->account = text_value(t, d, 13);
+		m->secret = text_value(t, d, 14);
+		m->sender = text_value(t, d, 15);
+		m->settings = text_value(t, d, 16);
+		m->pm_customer = text_value(t, d, 17);
+		m->pm_method = text_value(t, d, 18);
 		n++;
 	}
 	SPI_finish();
