@@ -545,9 +545,11 @@ outbox_next_due_seconds(void)
 	Datum		v;
 
 	SPI_connect();
+	/* a row parked at 'infinity' is never due; '-infinity' is due now */
 	if (next_due_plan == NULL)
-		next_due_plan = prepare_kept("SELECT EXTRACT(epoch FROM min(send_after) - now())::float8"
-									 " FROM collect.outbox WHERE status = 'queued' AND channel <> 'call_task'",
+		next_due_plan = prepare_kept("SELECT EXTRACT(epoch FROM GREATEST(min(send_after), now()) - now())::float8"
+									 " FROM collect.outbox WHERE status = 'queued' AND channel <> 'call_task'"
+									 "   AND send_after < 'infinity'",
 									 0, NULL);
 	if (SPI_execute_plan(next_due_plan, NULL, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
