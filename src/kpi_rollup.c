@@ -38,19 +38,23 @@ PG_FUNCTION_INFO_V1(kpi_rollup);
  * and, when it is the patient's first contact after a charge posting, the
  * seconds from the earliest such charge to this contact, on the charge's
  * local day. "After" means after the patient's previous contact, ordered
- * by (sent_at, message_id).
+ * by (sent_at, message_id). "No contact between the charge and this one"
+ * is a NOT EXISTS per charge row rather than a max() over the patient's
+ * contacts: the max() was an index runtime key, computed for every new
+ * contact even when the patient has no charge, and it reads all of the
+ * patient's earlier contacts (quadratic for a patient with many messages).
  */
 #define CONTACT_ROLLUP_SQL(entering) \
 "WITH c AS MATERIALIZED (" entering "),"\
 " f AS ("\
 "  SELECT c.practice_id, c.at, (SELECT min(l.posted_at) FROM collect.ledger l"\
 "            WHERE l.practice_id = c.practice_id AND l.patient_id = c.patient_id AND l.kind = 'charge'"\
-"              AND l.posted_at <= c.at AND l.posted_at > COALESCE(("\
-"                SELECT max(COALESCE(x.sent_at, x.send_after)) FROM collect.outbox x"\
+"              AND l.posted_at <= c.at AND NOT EXISTS ("\
+"                SELECT 1 FROM collect.outbox x"\
 "                 WHERE x.practice_id = c.practice_id AND x.patient_id = c.patient_id"\
 "                   AND x.status IN ('sent', 'delivered') AND x.channel NOT IN ('webhook', 'charge')"\
-"                   AND (COALESCE(x.sent_at, x.send_after), x.message_id) < (c.at, c.message_id)),"\
-"                '-infinity')) AS charge_at"\
+"                   AND COALESCE(x.sent_at, x.send_after) >= l.posted_at"\
+"                   AND (COALESCE(x.sent_at, x.send_after), x.message_id) < (c.at, c.message_id))) AS charge_at"\
 "    FROM c),"\
 " contrib AS ("\
 "  SELECT practice_id, at, 1 AS contacts, 0 AS ftc_n, 0::numeric AS ftc_seconds FROM c"\

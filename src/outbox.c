@@ -156,9 +156,14 @@ outbox_reclaim(bool all)
 	return n;
 }
 
+/*
+ * The update finds the locked rows by ctid (a TID scan per row, stable
+ * while the row lock is held): joined by primary key, the planner's
+ * generic plan hashed the whole outbox for every batch.
+ */
 #define CLAIM_SQL \
 	"WITH due AS (" \
-	"  SELECT o.practice_id, o.message_id, %s AS block" \
+	"  SELECT o.ctid, o.practice_id, o.message_id, %s AS block" \
 	"    FROM collect.outbox o" \
 	"   WHERE o.status = 'queued' AND o.send_after <= now() AND o.channel <> 'call_task'" \
 	"   ORDER BY o.send_after" \
@@ -172,7 +177,7 @@ outbox_reclaim(bool all)
 	"         last_error = CASE WHEN due.block IS NULL THEN o.last_error" \
 	"                           ELSE 'cancelled at send time: ' || due.block END" \
 	"    FROM due" \
-	"   WHERE o.practice_id = due.practice_id AND o.message_id = due.message_id" \
+	"   WHERE o.ctid = due.ctid AND o.practice_id = due.practice_id AND o.message_id = due.message_id" \
 	"  RETURNING o.*" \
 	"), cancelled AS (" \
 	"  INSERT INTO collect.contact_attempt (practice_id, patient_id, channel, message_id, at, outcome, actor, detail)" \
@@ -205,10 +210,28 @@ outbox_reclaim(bool all)
 	"       ELSE 'collection' END"
 #define BLOCK_CHARGE_ONLY "CASE" CHARGE_PAID_UP
 
+/*
+ * A text column as a C string in the current memory context, NULL for
+ * NULL (SPI_getvalue would look up and call the type's output function
+ * for every value).
+ */
 static char *
-value_copy(HeapTuple tup, TupleDesc desc, int col)
+text_value(HeapTuple tup, TupleDesc desc, int col)
 {
-	return SPI_getvalue(tup, desc, col);
+	bool		isnull;
+	Datum		v = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(v);
+}
+
+static Datum
+binary_value(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(tup, desc, col, &isnull);
+
+	Assert(!isnull);
+	return v;
 }
 
 /*
@@ -255,31 +278,31 @@ outbox_claim(int limit, OutboxMessage **out)
 		HeapTuple	t = SPI_tuptable->vals[i];
 		TupleDesc	d = SPI_tuptable->tupdesc;
 		OutboxMessage *m = &msgs[n];
-		char	   *status = value_copy(t, d, 19);
+		char	   *status = text_value(t, d, 19);
 
 		if (strcmp(status, "sending") != 0)
 		{
 			cancelled++;
 			continue;
 		}
-		m->practice_id = value_copy(t, d, 1);
-		m->message_id = strtoll(value_copy(t, d, 2), NULL, 10);
-		m->patient_id = value_copy(t, d, 3);
-		m->channel = value_copy(t, d, 4);
-		m->to_address = value_copy(t, d, 5);
-		m->subject = value_copy(t, d, 6);
-		m->body = value_copy(t, d, 7);
-		m->payload = value_copy(t, d, 8);
-		m->idempotency_key = value_copy(t, d, 9);
-		m->attempts = atoi(value_copy(t, d, 10));
-		m->kind = value_copy(t, d, 11);
-		m->base_url = value_copy(t, d, 12);
-		m->account = value_copy(t, d, 13);
-		m->secret = value_copy(t, d, 14);
-		m->sender = value_copy(t, d, 15);
-		m->settings = value_copy(t, d, 16);
-		m->pm_customer = value_copy(t, d, 17);
-		m->pm_method = value_copy(t, d, 18);
+		m->practice_id = text_value(t, d, 1);
+		m->message_id = DatumGetInt64(binary_value(t, d, 2));
+		m->patient_id = text_value(t, d, 3);
+		m->channel = text_value(t, d, 4);
+		m->to_address = text_value(t, d, 5);
+		m->subject = text_value(t, d, 6);
+		m->body = text_value(t, d, 7);
+		m->payload = text_value(t, d, 8);
+		m->idempotency_key = text_value(t, d, 9);
+		m->attempts = DatumGetInt32(binary_value(t, d, 10));
+		m->kind = text_value(t, d, 11);
+		m->base_url = text_value(t, d, 12);
+		m->account = text_value(t, d, 13);
+		m->secret = text_value(t, d, 14);
+		m->sender = text_value(t, d, 15);
+		m->settings = text_value(t, d, 16);
+		m->pm_customer = text_value(t, d, 17);
+		m->pm_method = text_value(t, d, 18);
 		n++;
 	}
 	SPI_finish();
@@ -562,9 +585,11 @@ outbox_next_due_seconds(void)
 	Datum		v;
 
 	SPI_connect();
+	/* a row parked at 'infinity' is never due; '-infinity' is due now */
 	if (next_due_plan == NULL)
-		next_due_plan = prepare_kept("SELECT EXTRACT(epoch FROM min(send_after) - now())::float8"
-									 " FROM collect.outbox WHERE status = 'queued' AND channel <> 'call_task'",
+		next_due_plan = prepare_kept("SELECT EXTRACT(epoch FROM GREATEST(min(send_after), now()) - now())::float8"
+									 " FROM collect.outbox WHERE status = 'queued' AND channel <> 'call_task'"
+									 "   AND send_after < 'infinity'",
 									 0, NULL);
 	if (SPI_execute_plan(next_due_plan, NULL, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{

@@ -592,6 +592,20 @@ collect_worker_main(Datum arg)
 	BackgroundWorkerInitializeConnection(collect_database, NULL, 0);
 	shared->database_seen = true;
 	pgstat_report_appname("collect outbox worker");
+	/*
+	 * The worker runs kept plans over batches, whose estimates can pass
+	 * jit_above_cost: a kept plan is JIT-compiled again at every execution
+	 * (hundreds of ms per batch, far more than running it).
+	 */
+	SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	/*
+	 * Memory freed at the end of a batch stays in the heap for the next one
+	 * instead of going back to the kernel at every free (glibc's default
+	 * trims and unmaps eagerly, and the next batch page-faults it all back
+	 * in). malloc_trim() below still returns it whenever the worker idles.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
 
 	SpinLockAcquire(&shared->mutex);
 	shared->pid = MyProcPid;
