@@ -593,10 +593,6 @@ plans_tick(TimestampTz as_of)
 static SPIPlanPtr flag_settle_probe,
 			flag_settle_plan;
 
-#define FLAG_SETTLE_WHERE \
-	" WHERE practice_id = $1 AND patient_id = ANY ($2)" \
-	"   AND status IN ('pending_approval', 'active', 'completed') AND NOT settle_pending"
-
 /*
  * Called by the ledger trigger (account_upkeep.c) for the patients of one
  * practice whose payments, reversals, adjustments or write-offs were
@@ -612,7 +608,9 @@ plans_flag_settle(Datum practice_id, Datum patient_ids)
 	Datum		args[2] = {practice_id, patient_ids};
 	bool		isnull;
 
-	plan_prepare(&flag_settle_probe, "SELECT EXISTS (SELECT 1 FROM collect.plan" FLAG_SETTLE_WHERE ")", 2, types);
+	plan_prepare(&flag_settle_probe,
+				 "SELECT EXISTS (SELECT 1 FROM collect.plan WHERE practice_id = $1 AND patient_id = ANY ($2)"
+				 "   AND status IN ('pending_approval', 'active', 'completed') AND NOT settle_pending)", 2, types);
 	if (SPI_execute_plan(flag_settle_probe, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "looking for plans to settle failed");
 	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
@@ -621,7 +619,9 @@ plans_flag_settle(Datum practice_id, Datum patient_ids)
 		return;
 	}
 	SPI_freetuptable(SPI_tuptable);
-	plan_prepare(&flag_settle_plan, "UPDATE collect.plan SET settle_pending = true" FLAG_SETTLE_WHERE, 2, types);
+	plan_prepare(&flag_settle_plan,
+				 "UPDATE collect.plan SET settle_pending = true WHERE practice_id = $1 AND patient_id = ANY ($2)"
+				 "   AND status IN ('pending_approval', 'active', 'completed') AND NOT settle_pending", 2, types);
 	if (SPI_execute_plan(flag_settle_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "flagging plans for settling failed");
 }

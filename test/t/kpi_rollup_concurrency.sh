@@ -31,7 +31,8 @@ SELECT 'c1', 'pt' || (1 + (:s + g * 7) % 200), 'b' || :client_id || '-' || :s ||
   FROM generate_series(1, 40) g;
 SQL
 chmod 644 "$W"/*.sql
-out=$(as_pg pgbench -n -c 4 -j 2 -t 150 -f "$W/one.sql@9" -f "$W/batch.sql@1" "$DB" 2>&1) || { echo "$out"; exit 1; }
+out=$(as_pg pgbench -n --verbose-errors -c 4 -j 2 -t 150 -f "$W/one.sql@9" -f "$W/batch.sql@1" "$DB" 2>&1) || { echo "$out"; exit 1; }
+echo "$out" | grep -iE "error|deadlock|detail|process [0-9]" | head -20 || true
 failed=$(echo "$out" | awk '/^number of failed transactions/ { print $5 }')
 echo "$out" | grep -E "^number of (transactions actually processed|failed)" || true
 
