@@ -78,9 +78,11 @@ static UpkeepPlans bulk;
  * One account by its full key: always the primary key, whatever the
  * statistics. A single posting first tries without a row lock: read the
  * account, compute, and write it only if that row version is still the
- * current one (its ctid; an UPDATE that meets a newer version re-checks
- * the ctid on it and writes nothing). Only when a concurrent posting got
- * there first does it lock, read and compute again. The common case saves
+ * current one: the UPDATE finds it by ctid and also requires its xmin,
+ * which a concurrent update's EvalPlanQual recheck compares on the newer
+ * version (a TID scan alone would accept that one), so then nothing is
+ * written. Only when a concurrent posting got there first does it lock,
+ * read and compute again. The common case saves
  * the lock's own WAL record and a second index descent.
  */
 typedef struct SinglePlans
@@ -195,7 +197,7 @@ static void
 prepare_plans(void)
 {
 	Oid			key_types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
-	Oid			write_types[N_WRITE_COLUMNS + 2];
+	Oid			write_types[N_WRITE_COLUMNS + 3];
 
 	if (plans_ready)
 		return;
@@ -204,7 +206,7 @@ prepare_plans(void)
 	write_types[0] = TEXTOID;
 	for (int c = 0; c < N_WRITE_COLUMNS; c++)
 		write_types[c + 1] = column_types[c];
-	single.read = prepare_kept("SELECT " ACCOUNT_COLUMNS ", ctid FROM collect.account"
+	single.read = prepare_kept("SELECT " ACCOUNT_COLUMNS ", ctid, xmin FROM collect.account"
 							   " WHERE practice_id = $1 AND patient_id = $2",
 							   2, key_types, CURSOR_OPT_GENERIC_PLAN);
 	single.lock = prepare_kept("SELECT " ACCOUNT_COLUMNS " FROM collect.account"
@@ -220,10 +222,11 @@ prepare_plans(void)
 										 " WHERE practice_id = $1 AND patient_id = $2", write_set_list(false)),
 								N_WRITE_COLUMNS + 1, write_types, CURSOR_OPT_GENERIC_PLAN);
 	write_types[N_WRITE_COLUMNS + 1] = TIDOID;
+	write_types[N_WRITE_COLUMNS + 2] = XIDOID;
 	single.write_if_current = prepare_kept(psprintf("UPDATE collect.account AS a SET %s"
-													" WHERE ctid = $%d AND practice_id = $1 AND patient_id = $2",
-													write_set_list(false), N_WRITE_COLUMNS + 2),
-										   N_WRITE_COLUMNS + 2, write_types, CURSOR_OPT_GENERIC_PLAN);
+													" WHERE ctid = $%d AND xmin = $%d AND practice_id = $1 AND patient_id = $2",
+													write_set_list(false), N_WRITE_COLUMNS + 2, N_WRITE_COLUMNS + 3),
+										   N_WRITE_COLUMNS + 3, write_types, CURSOR_OPT_GENERIC_PLAN);
 	plans_ready = true;
 }
 
@@ -349,12 +352,19 @@ lock_accounts(const UpkeepPlans *plans, Datum *args, AccountRow *rows, int n)
 	return true;
 }
 
+/* A row version of an account: where it is and which transaction wrote it */
+typedef struct RowVersion
+{
+	ItemPointerData ctid;
+	TransactionId xmin;
+} RowVersion;
+
 /*
  * Read one account without a lock; false (and nothing read) if it does not
  * exist yet. *version is the row version read.
  */
 static bool
-read_one_account(Datum practice, AccountRow *r, ItemPointerData *version)
+read_one_account(Datum practice, AccountRow *r, RowVersion *version)
 {
 	Datum		args[2] = {practice, CStringGetTextDatum(r->patient_id)};
 	bool		isnull;
@@ -368,7 +378,9 @@ read_one_account(Datum practice, AccountRow *r, ItemPointerData *version)
 	}
 	read_account_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, r);
 	ItemPointerCopy((ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-													  N_ACCOUNT_COLUMNS + 1, &isnull)), version);
+																N_ACCOUNT_COLUMNS + 1, &isnull)), &version->ctid);
+	version->xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+														N_ACCOUNT_COLUMNS + 2, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 	return true;
 }
@@ -579,9 +591,9 @@ derive_and_collect(AccountRow *r, pg_tz *tz, Column *cols, int i)
  * and nothing was written.
  */
 static bool
-compute_and_write(Datum practice, AccountRow *rows, int n, pg_tz *tz, ItemPointer version)
+compute_and_write(Datum practice, AccountRow *rows, int n, pg_tz *tz, const RowVersion *version)
 {
-	Datum		args[N_WRITE_COLUMNS + 2];
+	Datum		args[N_WRITE_COLUMNS + 3];
 	Column		cols[N_WRITE_COLUMNS];
 	bool		any_fifo = false;
 
@@ -612,7 +624,7 @@ compute_and_write(Datum practice, AccountRow *rows, int n, pg_tz *tz, ItemPointe
 	args[0] = practice;
 	if (n == 1)
 	{
-		char		nulls[N_WRITE_COLUMNS + 2];
+		char		nulls[N_WRITE_COLUMNS + 3];
 
 		nulls[0] = ' ';
 		for (int c = 0; c < N_WRITE_COLUMNS; c++)
@@ -620,8 +632,12 @@ compute_and_write(Datum practice, AccountRow *rows, int n, pg_tz *tz, ItemPointe
 			args[c + 1] = cols[c].values[0];
 			nulls[c + 1] = cols[c].nulls[0] ? 'n' : ' ';
 		}
-		args[N_WRITE_COLUMNS + 1] = PointerGetDatum(version);
-		nulls[N_WRITE_COLUMNS + 1] = ' ';
+		if (version != NULL)
+		{
+			args[N_WRITE_COLUMNS + 1] = PointerGetDatum(&version->ctid);
+			args[N_WRITE_COLUMNS + 2] = TransactionIdGetDatum(version->xmin);
+		}
+		nulls[N_WRITE_COLUMNS + 1] = nulls[N_WRITE_COLUMNS + 2] = ' ';
 		if (SPI_execute_plan(version != NULL ? single.write_if_current : single.write,
 							 args, nulls, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "writing collect.account failed");
@@ -668,7 +684,7 @@ account_upkeep(PatientDelta **deltas, int n, pg_tz *tz)
 	args[2] = TimestampTzGetDatum(deltas[0]->last_posted_at);
 	if (n == 1)
 	{
-		ItemPointerData version;
+		RowVersion	version;
 
 		/* without a lock first; again under the lock if another posting came between */
 		if (!read_one_account(practice, &rows[0], &version) ||
