@@ -133,7 +133,12 @@ check "400: dead after 1 attempt, provider message kept" \
   "SELECT status = 'dead' AND attempts = 1 AND last_error LIKE '%HTTP 400%not a valid phone%' FROM collect.outbox WHERE idempotency_key = 'e400-1'"
 check "429 then sent on attempt 2" "SELECT $(status_of r429-1) = 'sent' AND (SELECT attempts FROM collect.outbox WHERE idempotency_key = 'r429-1') = 2"
 check "slow answer: timed out, then sent on attempt 2" "SELECT $(status_of slow-1) = 'sent' AND (SELECT attempts FROM collect.outbox WHERE idempotency_key = 'slow-1') = 2"
-check "dropped connection: sent on attempt 2" "SELECT $(status_of drop-1) = 'sent' AND (SELECT attempts FROM collect.outbox WHERE idempotency_key = 'drop-1') = 2"
+# A connection dropped before any answer is retried: by the worker (attempt
+# 2), or by libcurl itself within attempt 1 when the dropped connection was
+# a reused keep-alive one (it then reconnects once, as for any stale
+# connection). Either way the message is sent, once.
+check "dropped connection: sent on attempt 1 (curl reconnect) or 2 (worker retry)" \
+  "SELECT $(status_of drop-1) = 'sent' AND (SELECT attempts BETWEEN 1 AND 2 FROM collect.outbox WHERE idempotency_key = 'drop-1')"
 check "stripe success: sent with pi_ ref" "SELECT status = 'sent' AND provider_ref LIKE 'pi_%' FROM collect.outbox WHERE idempotency_key = 'stripe-ok'"
 check "stripe decline: failed, not retried" \
   "SELECT status = 'failed' AND attempts = 1 AND last_error = 'insufficient_funds' FROM collect.outbox WHERE idempotency_key = 'stripe-decline'"
@@ -166,7 +171,7 @@ check "no secret in last_error, tasks or contact attempts" \
       AND NOT EXISTS (SELECT 1 FROM collect.task WHERE summary ILIKE '%SECRET%' OR details::text ILIKE '%SECRET%')
       AND NOT EXISTS (SELECT 1 FROM collect.contact_attempt WHERE detail ILIKE '%SECRET%')"
 check "worker_status counts" \
-  "SELECT sent >= 13 AND dead >= 4 AND errors >= 3 AND failed >= 1 AND cancelled >= 1 AND retried >= 5 AND state = 'running' FROM collect.worker_status"
+  "SELECT sent >= 13 AND dead >= 4 AND errors >= 3 AND failed >= 1 AND cancelled >= 1 AND retried >= 4 AND state = 'running' FROM collect.worker_status"
 
 # what the servers saw
 stub_stats=$(curl -s "http://127.0.0.1:$ST/_stats")
