@@ -1,9 +1,10 @@
 /*
  * account_upkeep.c: writes one ledger statement's deltas to collect.account,
- * in bulk: per practice, one locking read of the touched accounts (in key
- * order, so concurrent statements never deadlock), one read of the charges
- * of the accounts whose FIFO due date may have moved, one UPDATE through
- * unnest() of arrays. Three or four statements whatever the number of rows.
+ * in bulk: per practice, the missing accounts created, one locking read of
+ * the touched accounts (in key order, so concurrent statements never
+ * deadlock), one read of the charges of the accounts whose FIFO due date
+ * may have moved, one UPDATE through unnest() of arrays. Three or four
+ * statements whatever the number of rows.
  * A single posting (one account) takes a lighter path: read, compute, and
  * write only if the row version read is still current (SinglePlans).
  * Called by the ledger trigger inside SPI; no network, no wall clock: the
@@ -335,7 +336,7 @@ read_account_row(HeapTuple tup, TupleDesc desc, AccountRow *r)
 	strlcpy(r->delta->old_segment, SPI_getvalue(tup, desc, 20), ACCOUNT_SEGMENT_LEN);
 }
 
-/* Lock and read the touched accounts; false if some do not exist yet. */
+/* Lock and read the touched accounts; false if some do not exist. */
 static bool
 lock_accounts(const UpkeepPlans *plans, Datum *args, AccountRow *rows, int n)
 {
@@ -696,13 +697,19 @@ account_upkeep(PatientDelta **deltas, int n, pg_tz *tz)
 	}
 	else
 	{
+		/*
+		 * Create the missing accounts before locking any: a statement that
+		 * locked the existing ones first and then created the rest would
+		 * hold rows out of key order (its new rows) while waiting to lock
+		 * rows another statement had just created, and two such
+		 * statements deadlock. Created first, then locked in key order,
+		 * no wait can close a cycle. For accounts that exist, the INSERT
+		 * only probes the key (ON CONFLICT DO NOTHING takes no lock).
+		 */
+		if (SPI_execute_plan(bulk.create, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "creating collect.account rows failed");
 		if (!lock_accounts(&bulk, args, rows, n))
-		{
-			if (SPI_execute_plan(bulk.create, args, NULL, false, 0) != SPI_OK_INSERT)
-				elog(ERROR, "creating collect.account rows failed");
-			if (!lock_accounts(&bulk, args, rows, n))
-				elog(ERROR, "collect.account rows vanished while locked");
-		}
+			elog(ERROR, "collect.account rows vanished while locked");
 		compute_and_write(practice, rows, n, tz, NULL);
 	}
 
