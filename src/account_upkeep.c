@@ -65,7 +65,8 @@ typedef struct AccountRow
  */
 typedef struct UpkeepPlans
 {
-	SPIPlanPtr	lock,
+	SPIPlanPtr	count,
+				lock,
 				create,
 				charges,
 				write,
@@ -166,6 +167,8 @@ prepare_plan_set(UpkeepPlans *p, int options)
 		DATEARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, NUMERICARRAYOID,
 	TIMESTAMPTZARRAYOID, NUMERICARRAYOID, NUMERICARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
 
+	p->count = prepare_kept("SELECT count(*) FROM collect.account WHERE practice_id = $1 AND patient_id = ANY ($2)",
+							2, key_types, options);
 	p->lock = prepare_kept("SELECT " ACCOUNT_COLUMNS " FROM collect.account"
 						   " WHERE practice_id = $1 AND patient_id = ANY ($2)"
 						   " ORDER BY patient_id COLLATE \"C\" FOR UPDATE", 2, key_types, options);
@@ -697,16 +700,23 @@ account_upkeep(PatientDelta **deltas, int n, pg_tz *tz)
 	}
 	else
 	{
+		bool		missing,
+					isnull;
+
 		/*
 		 * Create the missing accounts before locking any: a statement that
 		 * locked the existing ones first and then created the rest would
 		 * hold rows out of key order (its new rows) while waiting to lock
 		 * rows another statement had just created, and two such
 		 * statements deadlock. Created first, then locked in key order,
-		 * no wait can close a cycle. For accounts that exist, the INSERT
-		 * only probes the key (ON CONFLICT DO NOTHING takes no lock).
+		 * no wait can close a cycle. A plain read (no lock) tells whether
+		 * any is missing, so the common case skips the INSERT.
 		 */
-		if (SPI_execute_plan(bulk.create, args, NULL, false, 0) != SPI_OK_INSERT)
+		if (SPI_execute_plan(bulk.count, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "counting collect.account rows failed");
+		missing = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) < n;
+		SPI_freetuptable(SPI_tuptable);
+		if (missing && SPI_execute_plan(bulk.create, args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "creating collect.account rows failed");
 		if (!lock_accounts(&bulk, args, rows, n))
 			elog(ERROR, "collect.account rows vanished while locked");
