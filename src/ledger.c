@@ -29,6 +29,7 @@
 
 #include "account.h"
 #include "account_upkeep.h"
+#include "dunning.h"
 
 /* Column numbers of collect.ledger, looked up by name once per relation */
 typedef struct LedgerColumns
@@ -260,6 +261,7 @@ practice_tz(text *practice)
 	int			len = VARSIZE_ANY_EXHDR(practice);
 	PracticeZone *zone;
 	Datum		arg = PointerGetDatum(practice);
+	Oid			text_type = TEXTOID;
 	pg_tz	   *tz;
 
 	if (len >= ACCOUNT_KEY_LEN)
@@ -270,15 +272,7 @@ practice_tz(text *practice)
 		(zone = hash_search(practice_zones, key, HASH_FIND, NULL)) != NULL)
 		return zone->tz;
 
-	if (practice_tz_plan == NULL)
-	{
-		Oid			argtypes[1] = {TEXTOID};
-
-		practice_tz_plan = SPI_prepare("SELECT timezone FROM collect.practice WHERE practice_id = $1", 1, argtypes);
-		if (practice_tz_plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(practice_tz_plan);
-	}
+	dunning_plan(&practice_tz_plan, "SELECT timezone FROM collect.practice WHERE practice_id = $1", 1, &text_type);
 	if (SPI_execute_plan(practice_tz_plan, &arg, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "ledger rows for a practice that does not exist");
 	tz = timezone_lookup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
