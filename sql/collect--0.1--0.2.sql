@@ -27,3 +27,24 @@ CREATE FUNCTION @extschema@.apply_llm_intent(practice_id text, reply_id bigint, 
   SET search_path = pg_catalog, pg_temp;
 REVOKE ALL ON FUNCTION @extschema@.apply_llm_intent(text, bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.apply_llm_intent(text, bigint, text) TO collect_worker;
+
+-- Several outbox workers (collect.worker_count): the claiming worker is
+-- recorded per row, and worker_status shows one row per worker.
+ALTER TABLE @extschema@.outbox ADD COLUMN claimed_by smallint;
+DROP VIEW @extschema@.worker_status;
+DROP FUNCTION @extschema@.worker_status_row();
+CREATE FUNCTION @extschema@.worker_status_row(
+    OUT state text, OUT pid int, OUT started_at timestamptz, OUT last_wake timestamptz,
+    OUT last_batch timestamptz, OUT in_flight int, OUT batches bigint, OUT sent bigint,
+    OUT retried bigint, OUT failed bigint, OUT dead bigint, OUT cancelled bigint, OUT errors bigint,
+    OUT worker int)
+  RETURNS SETOF record LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'worker_status';
+CREATE VIEW @extschema@.worker_status AS
+  SELECT s.*, current_setting('collect.database') AS database,
+         (SELECT count(*) FROM @extschema@.outbox o WHERE o.status = 'queued') AS queued,
+         (SELECT count(*) FROM @extschema@.outbox o WHERE o.status = 'queued' AND o.send_after <= now()) AS due,
+         (SELECT count(*) FROM @extschema@.outbox o WHERE o.status = 'sending') AS sending
+    FROM @extschema@.worker_status_row() s;
+GRANT SELECT ON @extschema@.worker_status TO collect_staff, collect_worker;
+REVOKE ALL ON @extschema@.worker_status FROM PUBLIC;
+ALTER VIEW @extschema@.worker_status SET (security_invoker = true);

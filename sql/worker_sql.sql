@@ -17,7 +17,7 @@ SELECT count(*) AS secret_column_grants FROM information_schema.column_privilege
    AND grantee NOT IN ('collect_worker', current_user);
 DROP ROLE worker_sql_nobody;
 
--- the status view: one row, counters never negative
+-- the status view: one row per worker (collect.worker_count = 1 here), counters never negative
 SELECT count(*) = 1 AS one_row, bool_and(sent >= 0 AND dead >= 0 AND in_flight >= 0) AS sane,
        bool_and(state IS NOT NULL) AS has_state
   FROM collect.worker_status;
@@ -39,5 +39,5 @@ SELECT length(collect.webhook_signature('k', '1', '')) AS signature_length;
 -- the worker's GUCs exist with their defaults
 SELECT name, setting, unit FROM pg_settings
  WHERE name IN ('collect.worker_batch_size', 'collect.worker_concurrency', 'collect.worker_max_attempts',
-                'collect.worker_timeout', 'collect.worker_retry_base', 'collect.worker_lease')
+                'collect.worker_timeout', 'collect.worker_retry_base', 'collect.worker_lease', 'collect.worker_count')
  ORDER BY name;

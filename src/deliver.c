@@ -78,12 +78,11 @@ deliver_batch(OutboxMessage *msgs, int n)
 		if (!d->has_request)
 			continue;
 		d->req.rate_key = psprintf("%s/%s", d->msg->practice_id, d->msg->channel);
-		d->req.rate_per_second = worker_rate_limit;
 		{
 			char	   *rate = json_lookup(d->msg->settings, "rate_per_second", NULL);
 
-			if (rate)
-				d->req.rate_per_second = atoi(rate);
+			/* the workers share the provider's rate evenly */
+			d->req.rate_per_second = (rate ? atoi(rate) : worker_rate_limit) / (double) worker_count;
 		}
 		reqs[n_req++] = &d->req;
 	}

@@ -285,12 +285,12 @@ rate_take(HttpRequest *req)
 	{
 		b = &buckets[n_buckets < MAX_BUCKETS ? n_buckets++ : MAX_BUCKETS - 1];
 		strlcpy(b->key, req->rate_key, sizeof(b->key));
-		b->tokens = req->rate_per_second;	/* a full second's burst */
+		b->tokens = Max(req->rate_per_second, 1.0);	/* a full second's burst */
 		b->last = now;
 	}
 	elapsed = INSTR_TIME_GET_DOUBLE(now) - INSTR_TIME_GET_DOUBLE(b->last);
 	b->last = now;
-	b->tokens = Min((double) req->rate_per_second, b->tokens + elapsed * req->rate_per_second);
+	b->tokens = Min(Max(req->rate_per_second, 1.0), b->tokens + elapsed * req->rate_per_second);
 	if (b->tokens < 1.0)
 		return false;
 	b->tokens -= 1.0;

@@ -91,12 +91,13 @@ function_nargs(const char *name, int nargs)
 }
 
 /*
- * Is collect installed in this database? Also notes which optional
+ * Is collect installed in this database, at a version this library can
+ * drain? Returns NULL when it is, else why not. Also notes which optional
  * functions of other modules exist, and drops the kept plans when the
  * extension was re-created or a function appeared.
  */
-bool
-outbox_extension_ready(void)
+const char *
+outbox_extension_unready(void)
 {
 	Oid			oid = InvalidOid;
 	bool		isnull;
@@ -111,7 +112,16 @@ outbox_extension_ready(void)
 	{
 		SPI_finish();
 		outbox_reset_plans();
-		return false;
+		return "extension collect is not installed";
+	}
+	/* 0.1's outbox has no claimed_by: the claim would fail on every row */
+	if (SPI_execute("SELECT 1 FROM pg_attribute WHERE attrelid = 'collect.outbox'::regclass"
+					" AND attname = 'claimed_by' AND NOT attisdropped", true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+	{
+		SPI_finish();
+		outbox_reset_plans();
+		return "extension collect needs ALTER EXTENSION collect UPDATE";
 	}
 	block = function_nargs("send_block_reason", 4);
 	charge = function_nargs("record_charge_result", 6) > 0;
@@ -125,21 +135,23 @@ outbox_extension_ready(void)
 		has_block_reason = block > 0;
 		has_charge_result = charge;
 	}
-	return true;
+	return NULL;
 }
 
 /*
- * Put `sending` rows back in the queue: all of them when the worker starts
- * (only one worker runs per database, held by an advisory lock, so any
- * `sending` row belongs to a dead predecessor), else only expired leases.
- * They keep their idempotency key, so a provider that saw the first try
- * recognises the second.
+ * Put `sending` rows back in the queue. When a worker starts: the rows its
+ * slot claimed (one process per slot and database, held by an advisory
+ * lock, so they belong to a dead predecessor), and for slot 0 also those of
+ * slots that no longer exist (collect.worker_count lowered) or claimed
+ * before slots were recorded; otherwise only expired leases. They keep
+ * their idempotency key, so a provider that saw the first try recognises
+ * the second.
  */
 int
-outbox_reclaim(bool all)
+outbox_reclaim(bool at_start)
 {
-	Datum		arg[1] = {BoolGetDatum(all)};
-	Oid			types[1] = {BOOLOID};
+	Datum		arg[3] = {BoolGetDatum(at_start), Int32GetDatum(worker_slot), Int32GetDatum(worker_count)};
+	Oid			types[3] = {BOOLOID, INT4OID, INT4OID};
 	int			n;
 
 	SPI_connect();
@@ -147,8 +159,10 @@ outbox_reclaim(bool all)
 		reclaim_plan = prepare_kept(
 									"UPDATE collect.outbox SET status = 'queued', lease_until = NULL, send_after = now(),"
 									" last_error = 'lease expired: the worker stopped while sending'"
-									" WHERE status = 'sending' AND ($1 OR lease_until < now())",
-									1, types);
+									" WHERE status = 'sending'"
+									"   AND (lease_until < now() OR $1 AND (claimed_by = $2"
+									"        OR $2 = 0 AND (claimed_by IS NULL OR claimed_by >= $3)))",
+									3, types);
 	if (SPI_execute_plan(reclaim_plan, arg, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "collect worker: reclaim failed");
 	n = (int) SPI_processed;
@@ -174,6 +188,7 @@ outbox_reclaim(bool all)
 	"     SET status = CASE WHEN due.block IS NULL THEN 'sending' ELSE 'cancelled' END," \
 	"         attempts = o.attempts + CASE WHEN due.block IS NULL THEN 1 ELSE 0 END," \
 	"         lease_until = CASE WHEN due.block IS NULL THEN now() + make_interval(secs => $2) END," \
+	"         claimed_by = $3," \
 	"         last_error = CASE WHEN due.block IS NULL THEN o.last_error" \
 	"                           ELSE 'cancelled at send time: ' || due.block END" \
 	"    FROM due" \
@@ -243,8 +258,8 @@ int
 outbox_claim(int limit, OutboxMessage **out)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	Datum		args[2];
-	Oid			types[2] = {INT4OID, FLOAT8OID};
+	Datum		args[3];
+	Oid			types[3] = {INT4OID, FLOAT8OID, INT4OID};
 	OutboxMessage *msgs;
 	int			n = 0;
 	int			cancelled = 0;
@@ -263,11 +278,12 @@ outbox_claim(int limit, OutboxMessage **out)
 			? psprintf(BLOCK_WITH_RULES, block_reason_nargs >= 5 ? STEP_KIND : "")
 			: pstrdup(BLOCK_CHARGE_ONLY);
 
-		claim_plan = prepare_kept(psprintf(CLAIM_SQL, block, limit), 2, types);
+		claim_plan = prepare_kept(psprintf(CLAIM_SQL, block, limit), 3, types);
 		claim_limit = limit;
 	}
 	args[0] = Int32GetDatum(limit);
 	args[1] = Float8GetDatum((double) worker_lease_seconds);
+	args[2] = Int32GetDatum(worker_slot);
 	if (SPI_execute_plan(claim_plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "collect worker: claim failed");
 

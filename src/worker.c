@@ -47,12 +47,13 @@ int			worker_retry_base_seconds = 30;
 int			worker_retry_max_seconds = 21600;
 int			worker_poll_seconds = 60;
 int			worker_rate_limit = 0;
+int			worker_count = 1;
 static bool worker_enabled = true;
 
 volatile sig_atomic_t worker_got_sigterm = false;
 
-/* what collect.worker_status shows; guarded by the spinlock */
-typedef struct WorkerShared
+/* what collect.worker_status shows of one worker; guarded by its spinlock */
+typedef struct WorkerSlot
 {
 	slock_t		mutex;
 	pid_t		pid;
@@ -68,11 +69,19 @@ typedef struct WorkerShared
 	int64		dead;
 	int64		cancelled;
 	int64		errors;
-	bool		database_seen;	/* collect.database exists: connect to it */
 	char		state[32];
+} WorkerSlot;
+
+typedef struct WorkerShared
+{
+	bool		database_seen;	/* collect.database exists: connect to it */
+	WorkerSlot	slots[FLEXIBLE_ARRAY_MEMBER];	/* collect.worker_count of them */
 } WorkerShared;
 
 static WorkerShared *shared = NULL;
+/* this worker's slot number and status (NULL in other backends) */
+int			worker_slot = 0;
+static WorkerSlot *me = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static bool am_worker = false;
@@ -121,6 +130,9 @@ define_gucs(void)
 	DefineCustomIntVariable("collect.worker_poll_interval",
 							gettext_noop("How often delivery status and inbound replies are pulled from Twilio (0: never)."),
 							NULL, &worker_poll_seconds, 60, 0, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("collect.worker_count",
+							gettext_noop("Outbox workers draining the queue side by side (one per CPU core at most)."),
+							NULL, &worker_count, 1, 1, MAX_OUTBOX_WORKERS, PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("collect.worker_rate_limit",
 							gettext_noop("Default requests per second per provider (0: unlimited); provider.settings.rate_per_second overrides."),
 							NULL, &worker_rate_limit, 0, 0, 100000, PGC_SIGHUP, 0, NULL, NULL, NULL);
@@ -128,12 +140,18 @@ define_gucs(void)
 
 /* ------------------------------------------------------- shared memory */
 
+static Size
+shared_size(void)
+{
+	return add_size(offsetof(WorkerShared, slots), mul_size(worker_count, sizeof(WorkerSlot)));
+}
+
 static void
 worker_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(WorkerShared)));
+	RequestAddinShmemSpace(MAXALIGN(shared_size()));
 }
 
 static void
@@ -144,12 +162,15 @@ worker_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	shared = ShmemInitStruct("collect worker", sizeof(WorkerShared), &found);
+	shared = ShmemInitStruct("collect worker", shared_size(), &found);
 	if (!found)
 	{
-		memset(shared, 0, sizeof(*shared));
-		SpinLockInit(&shared->mutex);
-		strlcpy(shared->state, "not started", sizeof(shared->state));
+		memset(shared, 0, shared_size());
+		for (int i = 0; i < worker_count; i++)
+		{
+			SpinLockInit(&shared->slots[i].mutex);
+			strlcpy(shared->slots[i].state, "not started", sizeof(shared->slots[i].state));
+		}
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -157,35 +178,35 @@ worker_shmem_startup(void)
 static void
 status_state(const char *state)
 {
-	if (!shared)
+	if (!me)
 		return;
-	SpinLockAcquire(&shared->mutex);
-	strlcpy(shared->state, state, sizeof(shared->state));
-	SpinLockRelease(&shared->mutex);
+	SpinLockAcquire(&me->mutex);
+	strlcpy(me->state, state, sizeof(me->state));
+	SpinLockRelease(&me->mutex);
 }
 
 void
 worker_status_add(int sent, int retried, int failed, int dead, int cancelled)
 {
-	if (!shared)
+	if (!me)
 		return;
-	SpinLockAcquire(&shared->mutex);
-	shared->sent += sent;
-	shared->retried += retried;
-	shared->failed += failed;
-	shared->dead += dead;
-	shared->cancelled += cancelled;
-	SpinLockRelease(&shared->mutex);
+	SpinLockAcquire(&me->mutex);
+	me->sent += sent;
+	me->retried += retried;
+	me->failed += failed;
+	me->dead += dead;
+	me->cancelled += cancelled;
+	SpinLockRelease(&me->mutex);
 }
 
 void
 worker_status_in_flight(int n)
 {
-	if (!shared)
+	if (!me)
 		return;
-	SpinLockAcquire(&shared->mutex);
-	shared->in_flight = n;
-	SpinLockRelease(&shared->mutex);
+	SpinLockAcquire(&me->mutex);
+	me->in_flight = n;
+	SpinLockRelease(&me->mutex);
 }
 
 /* ------------------------------------------------------------ wake-up */
@@ -195,13 +216,17 @@ wake_xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT && wake_pending && shared)
 	{
-		Latch	   *latch;
+		for (int i = 0; i < worker_count; i++)
+		{
+			WorkerSlot *slot = &shared->slots[i];
+			Latch	   *latch;
 
-		SpinLockAcquire(&shared->mutex);
-		latch = shared->latch;
-		SpinLockRelease(&shared->mutex);
-		if (latch)
-			SetLatch(latch);
+			SpinLockAcquire(&slot->mutex);
+			latch = slot->latch;
+			SpinLockRelease(&slot->mutex);
+			if (latch)
+				SetLatch(latch);
+		}
 	}
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
@@ -236,46 +261,52 @@ outbox_wake(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(worker_status);
 
-/* One row for collect.worker_status */
+/* One row per outbox worker (collect.worker_count) for collect.worker_status */
 Datum
 worker_status(PG_FUNCTION_ARGS)
 {
-	TupleDesc	desc;
-	Datum		v[13];
-	bool		nulls[13] = {0};
-	WorkerShared s;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			n = shared == NULL ? 1 : worker_count;
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "worker_status: return type must be a row type");
-	if (shared == NULL)
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < n; i++)
 	{
-		memset(&s, 0, sizeof(s));
-		strlcpy(s.state, "not preloaded", sizeof(s.state));
+		Datum		v[14];
+		bool		nulls[14] = {0};
+		WorkerSlot	s;
+
+		if (shared == NULL)
+		{
+			memset(&s, 0, sizeof(s));
+			strlcpy(s.state, "not preloaded", sizeof(s.state));
+		}
+		else
+		{
+			SpinLockAcquire(&shared->slots[i].mutex);
+			memcpy(&s, &shared->slots[i], sizeof(s));
+			SpinLockRelease(&shared->slots[i].mutex);
+		}
+		v[0] = CStringGetTextDatum(s.state);
+		v[1] = Int32GetDatum(s.pid);
+		nulls[1] = s.pid == 0;
+		v[2] = TimestampTzGetDatum(s.started_at);
+		nulls[2] = s.started_at == 0;
+		v[3] = TimestampTzGetDatum(s.last_wake);
+		nulls[3] = s.last_wake == 0;
+		v[4] = TimestampTzGetDatum(s.last_batch);
+		nulls[4] = s.last_batch == 0;
+		v[5] = Int32GetDatum(s.in_flight);
+		v[6] = Int64GetDatum(s.batches);
+		v[7] = Int64GetDatum(s.sent);
+		v[8] = Int64GetDatum(s.retried);
+		v[9] = Int64GetDatum(s.failed);
+		v[10] = Int64GetDatum(s.dead);
+		v[11] = Int64GetDatum(s.cancelled);
+		v[12] = Int64GetDatum(s.errors);
+		v[13] = Int32GetDatum(i);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
-	else
-	{
-		SpinLockAcquire(&shared->mutex);
-		memcpy(&s, shared, sizeof(s));
-		SpinLockRelease(&shared->mutex);
-	}
-	v[0] = CStringGetTextDatum(s.state);
-	v[1] = Int32GetDatum(s.pid);
-	nulls[1] = s.pid == 0;
-	v[2] = TimestampTzGetDatum(s.started_at);
-	nulls[2] = s.started_at == 0;
-	v[3] = TimestampTzGetDatum(s.last_wake);
-	nulls[3] = s.last_wake == 0;
-	v[4] = TimestampTzGetDatum(s.last_batch);
-	nulls[4] = s.last_batch == 0;
-	v[5] = Int32GetDatum(s.in_flight);
-	v[6] = Int64GetDatum(s.batches);
-	v[7] = Int64GetDatum(s.sent);
-	v[8] = Int64GetDatum(s.retried);
-	v[9] = Int64GetDatum(s.failed);
-	v[10] = Int64GetDatum(s.dead);
-	v[11] = Int64GetDatum(s.cancelled);
-	v[12] = Int64GetDatum(s.errors);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, nulls)));
+	return (Datum) 0;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -294,15 +325,22 @@ WorkerInit(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = worker_shmem_startup;
 
-	memset(&bgw, 0, sizeof(bgw));
-	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	bgw.bgw_restart_time = 1;
-	strlcpy(bgw.bgw_library_name, "collect", BGW_MAXLEN);
-	strlcpy(bgw.bgw_function_name, "collect_worker_main", BGW_MAXLEN);
-	strlcpy(bgw.bgw_name, "collect outbox worker", BGW_MAXLEN);
-	strlcpy(bgw.bgw_type, "collect outbox worker", BGW_MAXLEN);
-	RegisterBackgroundWorker(&bgw);
+	for (int i = 0; i < worker_count; i++)
+	{
+		memset(&bgw, 0, sizeof(bgw));
+		bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		bgw.bgw_restart_time = 1;
+		bgw.bgw_main_arg = Int32GetDatum(i);
+		strlcpy(bgw.bgw_library_name, "collect", BGW_MAXLEN);
+		strlcpy(bgw.bgw_function_name, "collect_worker_main", BGW_MAXLEN);
+		if (worker_count == 1)
+			strlcpy(bgw.bgw_name, "collect outbox worker", BGW_MAXLEN);
+		else
+			snprintf(bgw.bgw_name, BGW_MAXLEN, "collect outbox worker %d", i);
+		strlcpy(bgw.bgw_type, "collect outbox worker", BGW_MAXLEN);
+		RegisterBackgroundWorker(&bgw);
+	}
 }
 
 static void
@@ -337,16 +375,23 @@ worker_tx_commit(void)
 	MemoryContextSwitchTo(mcxt);
 }
 
-/* one session-level advisory lock: a single worker per database */
+/*
+ * One session-level advisory lock per worker slot: a single worker of each
+ * slot per database, so that the rows claimed under a slot number belong
+ * to the one process that holds it (see outbox_reclaim).
+ */
 static bool
 take_worker_lock(void)
 {
 	bool		got = false;
 	bool		isnull;
+	Datum		arg[1] = {Int32GetDatum(worker_slot)};
+	Oid			types[1] = {INT4OID};
 
 	worker_tx_begin();
 	SPI_connect();
-	if (SPI_execute("SELECT pg_try_advisory_lock(hashtext('collect.outbox_worker'))", false, 1) == SPI_OK_SELECT)
+	if (SPI_execute_with_args("SELECT pg_try_advisory_lock(hashtext('collect.outbox_worker'), $1)",
+							  1, types, arg, NULL, false, 1) == SPI_OK_SELECT)
 		got = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	worker_tx_commit();
@@ -381,6 +426,51 @@ error_is_transient(int sqlerrcode)
 
 static char claim_error[256];
 
+/*
+ * Record a sent batch. The outcomes exist only in this process once the
+ * requests are out: a finish lost to a deadlock or a serialization failure
+ * (another worker's finish, a tick) would leave the rows `sending` until
+ * their lease expires and then send them again, so a transient error is
+ * retried at once, a few times, in a new transaction.
+ */
+#define FINISH_ATTEMPTS 5
+
+static void
+finish_batch(Delivery *ds, int n)
+{
+	MemoryContext mcxt = CurrentMemoryContext;
+
+	for (int attempt = 1;; attempt++)
+	{
+		bool		done = false;
+
+		PG_TRY();
+		{
+			worker_tx_begin();
+			outbox_finish(ds, n);
+			worker_tx_commit();
+			done = true;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(mcxt);
+			edata = CopyErrorData();
+			if (attempt >= FINISH_ATTEMPTS || !error_is_transient(edata->sqlerrcode))
+				PG_RE_THROW();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			MemoryContextSwitchTo(mcxt);
+			elog(LOG, "collect worker: recording a batch of %d failed (%s); trying again", n, edata->message);
+			pg_usleep(10000L * attempt);
+		}
+		PG_END_TRY();
+		if (done)
+			return;
+	}
+}
+
 static long
 worker_round(bool *started)
 {
@@ -402,16 +492,17 @@ worker_round(bool *started)
 	if (!ready || TimestampDifferenceExceeds(last_ready_check, now, 5000))
 	{
 		bool		was_ready = ready;
+		const char *unready;
 
 		worker_tx_begin();
-		ready = outbox_extension_ready();
+		unready = outbox_extension_unready();
 		worker_tx_commit();
+		ready = unready == NULL;
 		last_ready_check = now;
 		if (!ready)
 		{
 			if (was_ready || !*started)
-				elog(LOG, "collect worker: extension collect is not installed in database \"%s\"; waiting",
-					 collect_database);
+				elog(LOG, "collect worker: %s in database \"%s\"; waiting", unready, collect_database);
 			*started = true;
 			status_state("waiting for extension");
 			return worker_idle_seconds * 1000L;
@@ -483,17 +574,16 @@ worker_round(bool *started)
 				break;
 			}
 		ds = deliver_batch(msgs, n);	/* no transaction open */
-		worker_tx_begin();
-		outbox_finish(ds, n);
-		worker_tx_commit();
-		SpinLockAcquire(&shared->mutex);
-		shared->batches++;
-		shared->last_batch = GetCurrentTimestamp();
-		SpinLockRelease(&shared->mutex);
+		finish_batch(ds, n);
+		SpinLockAcquire(&me->mutex);
+		me->batches++;
+		me->last_batch = GetCurrentTimestamp();
+		SpinLockRelease(&me->mutex);
 		pgstat_report_stat(false);
 	}
-	/* polling also runs under a steady backlog */
-	if (worker_poll_seconds > 0 && TimestampDifferenceExceeds(last_poll, now, worker_poll_seconds * 1000))
+	/* polling also runs under a steady backlog; one worker does it */
+	if (worker_slot == 0 && worker_poll_seconds > 0 &&
+		TimestampDifferenceExceeds(last_poll, now, worker_poll_seconds * 1000))
 	{
 		last_poll = now;
 		outbox_poll_status();
@@ -584,6 +674,8 @@ collect_worker_main(Datum arg)
 	pqsignal(SIGTERM, worker_sigterm);
 	BackgroundWorkerUnblockSignals();
 	am_worker = true;
+	worker_slot = DatumGetInt32(arg);
+	me = &shared->slots[worker_slot];
 
 	if (!shared->database_seen)
 		wait_for_database();
@@ -607,12 +699,12 @@ collect_worker_main(Datum arg)
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
 
-	SpinLockAcquire(&shared->mutex);
-	shared->pid = MyProcPid;
-	shared->latch = MyLatch;
-	shared->started_at = GetCurrentTimestamp();
-	shared->in_flight = 0;
-	SpinLockRelease(&shared->mutex);
+	SpinLockAcquire(&me->mutex);
+	me->pid = MyProcPid;
+	me->latch = MyLatch;
+	me->started_at = GetCurrentTimestamp();
+	me->in_flight = 0;
+	SpinLockRelease(&me->mutex);
 
 	loop_ctx = AllocSetContextCreate(TopMemoryContext, "collect worker loop", ALLOCSET_DEFAULT_SIZES);
 
@@ -648,10 +740,10 @@ collect_worker_main(Datum arg)
 			AbortCurrentTransaction();
 			outbox_reset_plans();
 			http_shutdown();
-			SpinLockAcquire(&shared->mutex);
-			shared->errors++;
-			strlcpy(shared->state, "error backoff", sizeof(shared->state));
-			SpinLockRelease(&shared->mutex);
+			SpinLockAcquire(&me->mutex);
+			me->errors++;
+			strlcpy(me->state, "error backoff", sizeof(me->state));
+			SpinLockRelease(&me->mutex);
 			sleep_ms = 5000;
 		}
 		PG_END_TRY();
@@ -666,16 +758,16 @@ collect_worker_main(Datum arg)
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms, PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 		}
-		SpinLockAcquire(&shared->mutex);
-		shared->last_wake = GetCurrentTimestamp();
-		SpinLockRelease(&shared->mutex);
+		SpinLockAcquire(&me->mutex);
+		me->last_wake = GetCurrentTimestamp();
+		SpinLockRelease(&me->mutex);
 		CHECK_FOR_INTERRUPTS();
 	}
 	status_state("stopped");
-	SpinLockAcquire(&shared->mutex);
-	shared->latch = NULL;
-	shared->pid = 0;
-	SpinLockRelease(&shared->mutex);
+	SpinLockAcquire(&me->mutex);
+	me->latch = NULL;
+	me->pid = 0;
+	SpinLockRelease(&me->mutex);
 	http_shutdown();
 	/*
 	 * Exit code 1: pg_terminate_backend() acts as a restart (the postmaster

@@ -25,6 +25,12 @@ extern int	worker_retry_base_seconds;
 extern int	worker_retry_max_seconds;
 extern int	worker_poll_seconds;
 extern int	worker_rate_limit;
+extern int	worker_count;
+
+/* upper bound of collect.worker_count */
+#define MAX_OUTBOX_WORKERS 16
+/* this worker's number, 0 .. worker_count - 1 (worker.c) */
+extern int	worker_slot;
 
 extern void WorkerInit(void);
 extern volatile sig_atomic_t worker_got_sigterm;
@@ -63,7 +69,7 @@ typedef struct HttpRequest
 	char	   *body;			/* NULL for GET */
 	char	   *userpwd;		/* basic auth "user:password", or NULL */
 	char	   *rate_key;		/* rate-limit bucket (practice/channel), or NULL */
-	int			rate_per_second;	/* 0: no limit */
+	double		rate_per_second;	/* this worker's share; 0: no limit */
 	bool		started;
 	bool		done;
 	bool		deferred;		/* rate limit: not sent in this batch */
@@ -140,14 +146,14 @@ extern Delivery *deliver_batch(OutboxMessage *msgs, int n);
 
 /* outbox.c */
 extern void outbox_reset_plans(void);
-extern int	outbox_reclaim(bool all);
+extern int	outbox_reclaim(bool at_start);
 extern int	outbox_claim(int limit, OutboxMessage **out);
 extern int	outbox_quarantine_next(const char *error);
 extern void outbox_finish(Delivery *ds, int n);
 extern double outbox_next_due_seconds(void);
 extern void outbox_poll_status(void);
 extern void llm_classify_pending(void);	/* llm_poll.c */
-extern bool outbox_extension_ready(void);
+extern const char *outbox_extension_unready(void);
 extern bool outbox_has_receive_sms;
 
 /* transactions of the worker (worker.c): allocations stay in the caller's context */

@@ -14,14 +14,21 @@ CREATE FUNCTION @extschema@.outbox_wake() RETURNS trigger
 CREATE TRIGGER outbox_wake AFTER INSERT OR UPDATE OF status, send_after ON @extschema@.outbox
   FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.outbox_wake();
 
--- The worker's counters from shared memory (since the server started).
+-- Which worker (0 .. collect.worker_count - 1) claimed a row last: a
+-- worker that starts again puts back only its own `sending` rows, never
+-- the ones another worker is sending at that moment.
+ALTER TABLE @extschema@.outbox ADD COLUMN claimed_by smallint;
+
+-- The workers' counters from shared memory (since the server started),
+-- one row per worker.
 CREATE FUNCTION @extschema@.worker_status_row(
     OUT state text, OUT pid int, OUT started_at timestamptz, OUT last_wake timestamptz,
     OUT last_batch timestamptz, OUT in_flight int, OUT batches bigint, OUT sent bigint,
-    OUT retried bigint, OUT failed bigint, OUT dead bigint, OUT cancelled bigint, OUT errors bigint)
-  RETURNS record LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'worker_status';
+    OUT retried bigint, OUT failed bigint, OUT dead bigint, OUT cancelled bigint, OUT errors bigint,
+    OUT worker int)
+  RETURNS SETOF record LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'worker_status';
 
--- One row: what the outbox worker is doing, plus the queue as it stands.
+-- One row per outbox worker: what it is doing, plus the queue as it stands.
 CREATE VIEW @extschema@.worker_status AS
   SELECT s.*, current_setting('collect.database') AS database,
          (SELECT count(*) FROM @extschema@.outbox o WHERE o.status = 'queued') AS queued,
