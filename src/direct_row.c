@@ -1,0 +1,264 @@
+/*
+ * direct_row.c: primary-key reads and updates of collect's derived rows
+ * (collect.account, collect.kpi_daily) straight through the index and the
+ * heap, for the ledger trigger. An UPDATE through SPI pays for executor
+ * start-up and shutdown at every statement (plan copy, node set-up, the
+ * relation's constraints and indexes opened); a posting writes one account
+ * and one rollup row, so that set-up was most of its cost. Here it is paid
+ * once per trigger call, the way PostgreSQL's own logical replication
+ * applies rows (executor/execReplication.c).
+ *
+ * A write does what an UPDATE by primary key does for these tables: NOT
+ * NULL and CHECK constraints, index entries (none when the update is HOT),
+ * numeric typmods. Where an UPDATE would do more, direct_open refuses and
+ * the caller runs its SQL: the table has triggers, row-level security
+ * applies to the current user, the isolation level uses one snapshot per
+ * transaction (an UPDATE there raises a serialization failure on a
+ * concurrent update, which this module does not imitate), or the user
+ * lacks the privilege. Never: network, wall clock, decisions.
+ */
+#include "collect.h"
+
+#include "access/genam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+
+#include "direct_row.h"
+
+struct DirectTable
+{
+	Relation	rel;
+	Relation	index;			/* the primary key */
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *found;		/* the row version found */
+	TupleTableSlot *next;		/* the version to write */
+	bool	   *replaced;		/* per column: set since direct_begin */
+	int			nkeys;
+	ScanKeyData keys[INDEX_MAX_KEYS];
+};
+
+DirectTable *
+direct_open(const char *relname)
+{
+	Oid			relid;
+	Relation	rel;
+	DirectTable *t;
+	RangeTblEntry *rte;
+	Oid			pkey;
+
+	if (IsolationUsesXactSnapshot())
+		return NULL;
+	relid = get_relname_relid(relname, get_namespace_oid("collect", false));
+	if (!OidIsValid(relid) ||
+		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED ||
+		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT | ACL_UPDATE) != ACLCHECK_OK)
+		return NULL;
+	rel = table_open(relid, RowExclusiveLock);
+	pkey = RelationGetPrimaryKeyIndex(rel);
+	if (rel->trigdesc != NULL || !OidIsValid(pkey) ||
+		rel->rd_rel->relkind != RELKIND_RELATION ||
+		(rel->rd_att->constr != NULL && rel->rd_att->constr->has_generated_stored))
+	{
+		table_close(rel, RowExclusiveLock);
+		return NULL;
+	}
+
+	t = palloc0(sizeof(DirectTable));
+	t->rel = rel;
+	t->estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = relid;
+	rte->relkind = rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(t->estate, list_make1(rte));
+	t->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(t->rri, rel, 1, NULL, 0);
+	ExecOpenIndices(t->rri, false);
+	for (int i = 0; i < t->rri->ri_NumIndices; i++)
+		if (RelationGetRelid(t->rri->ri_IndexRelationDescs[i]) == pkey)
+			t->index = t->rri->ri_IndexRelationDescs[i];
+	if (t->index == NULL)
+		elog(ERROR, "collect.%s: primary key index not open", relname);
+
+	t->nkeys = IndexRelationGetNumberOfKeyAttributes(t->index);
+	for (int k = 0; k < t->nkeys; k++)
+	{
+		Oid			type = t->index->rd_opcintype[k];
+		Oid			op = get_opfamily_member(t->index->rd_opfamily[k], type, type, BTEqualStrategyNumber);
+
+		if (!OidIsValid(op))
+			elog(ERROR, "collect.%s: no equality operator for primary key column %d", relname, k + 1);
+		ScanKeyInit(&t->keys[k], k + 1, BTEqualStrategyNumber, get_opcode(op), (Datum) 0);
+		t->keys[k].sk_collation = t->index->rd_indcollation[k];
+	}
+	t->found = table_slot_create(rel, &t->estate->es_tupleTable);
+	t->next = ExecInitExtraTupleSlot(t->estate, RelationGetDescr(rel), &TTSOpsVirtual);
+	t->replaced = palloc0(sizeof(bool) * RelationGetDescr(rel)->natts);
+	return t;
+}
+
+void
+direct_close(DirectTable *t)
+{
+	ExecResetTupleTable(t->estate->es_tupleTable, false);
+	ExecCloseIndices(t->rri);
+	table_close(t->rel, NoLock);
+	FreeExecutorState(t->estate);
+	pfree(t->replaced);
+	pfree(t);
+}
+
+AttrNumber
+direct_column(DirectTable *t, const char *name)
+{
+	AttrNumber	att = get_attnum(RelationGetRelid(t->rel), name);
+
+	if (att == InvalidAttrNumber)
+		elog(ERROR, "collect.%s has no column \"%s\"", RelationGetRelationName(t->rel), name);
+	return att;
+}
+
+/*
+ * The index probe with the newest snapshot: the row version found is the
+ * newest committed one (or our own). A dirty snapshot, as in
+ * execReplication.c, would also see rows being written, but a scan with it
+ * can miss a row whose update commits while the scan is between the index
+ * page and the heap: the old version is dead by then and the new index
+ * entry was not on the page read. An MVCC snapshot keeps what it sees. A
+ * row being updated by a transaction in progress is found as it was; the
+ * lock (or direct_write) waits for that transaction and then reports the
+ * newer version.
+ */
+bool
+direct_fetch(DirectTable *t, const Datum *key, bool lock)
+{
+	for (int k = 0; k < t->nkeys; k++)
+		t->keys[k].sk_argument = key[k];
+	for (;;)
+	{
+		Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+		IndexScanDesc scan = index_beginscan(t->rel, t->index, snapshot, t->nkeys, 0);
+		bool		found;
+		TM_FailureData tmfd;
+		TM_Result	res;
+
+		index_rescan(scan, t->keys, t->nkeys, NULL, 0);
+		found = index_getnext_slot(scan, ForwardScanDirection, t->found);
+		index_endscan(scan);
+		if (!found || !lock)
+		{
+			UnregisterSnapshot(snapshot);
+			return found;
+		}
+		res = table_tuple_lock(t->rel, &t->found->tts_tid, snapshot, t->found,
+							   GetCurrentCommandId(false), LockTupleExclusive, LockWaitBlock,
+							   0 /* don't follow updates */ , &tmfd);
+		UnregisterSnapshot(snapshot);
+		switch (res)
+		{
+			case TM_Ok:
+				return true;
+			case TM_Updated:
+			case TM_Deleted:
+				continue;		/* a newer version: find it again */
+			default:
+				elog(ERROR, "collect.%s: unexpected result %d locking a row",
+					 RelationGetRelationName(t->rel), (int) res);
+		}
+	}
+}
+
+void
+direct_fetch_tid(DirectTable *t, ItemPointer tid)
+{
+	if (!table_tuple_fetch_row_version(t->rel, tid, SnapshotAny, t->found))
+		elog(ERROR, "collect.%s: locked row version not found", RelationGetRelationName(t->rel));
+}
+
+Datum
+direct_value(DirectTable *t, AttrNumber att, bool *isnull)
+{
+	return slot_getattr(t->found, att, isnull);
+}
+
+ItemPointer
+direct_tid(DirectTable *t)
+{
+	return &t->found->tts_tid;
+}
+
+void
+direct_begin(DirectTable *t)
+{
+	int			natts = RelationGetDescr(t->rel)->natts;
+
+	slot_getallattrs(t->found);
+	ExecClearTuple(t->next);
+	memcpy(t->next->tts_values, t->found->tts_values, sizeof(Datum) * natts);
+	memcpy(t->next->tts_isnull, t->found->tts_isnull, sizeof(bool) * natts);
+	memset(t->replaced, 0, sizeof(bool) * natts);
+}
+
+void
+direct_set(DirectTable *t, AttrNumber att, Datum value, bool isnull)
+{
+	t->next->tts_values[att - 1] = value;
+	t->next->tts_isnull[att - 1] = isnull;
+	t->replaced[att - 1] = true;
+}
+
+bool
+direct_write(DirectTable *t)
+{
+	TupleDesc	desc = RelationGetDescr(t->rel);
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	bool		update_indexes;
+	TM_Result	res;
+
+	ResetPerTupleExprContext(t->estate);
+	/* the length coercion an UPDATE applies to the values it assigns */
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (t->replaced[i] && !t->next->tts_isnull[i] && att->atttypid == NUMERICOID && att->atttypmod >= 0)
+			t->next->tts_values[i] = DirectFunctionCall2(numeric, t->next->tts_values[i],
+														 Int32GetDatum(att->atttypmod));
+	}
+	ExecStoreVirtualTuple(t->next);
+	if (desc->constr != NULL)
+		ExecConstraints(t->rri, t->next, t->estate);
+
+	t->estate->es_output_cid = GetCurrentCommandId(true);
+	t->estate->es_snapshot = GetActiveSnapshot();
+	res = table_tuple_update(t->rel, &t->found->tts_tid, t->next, t->estate->es_output_cid,
+							 t->estate->es_snapshot, InvalidSnapshot, true /* wait */ ,
+							 &tmfd, &lockmode, &update_indexes);
+	switch (res)
+	{
+		case TM_Ok:
+			break;
+		case TM_Updated:
+		case TM_Deleted:
+			return false;
+		default:
+			elog(ERROR, "collect.%s: unexpected result %d updating a row",
+				 RelationGetRelationName(t->rel), (int) res);
+	}
+	if (update_indexes && t->rri->ri_NumIndices > 0)
+		list_free(ExecInsertIndexTuples(t->rri, t->next, t->estate, true, false, NULL, NIL));
+	return true;
+}

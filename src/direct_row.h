@@ -1,0 +1,53 @@
+/*
+ * direct_row.h: primary-key reads and updates of collect's derived rows
+ * (account, KPI rollups) straight through the index and the heap, for the
+ * ledger trigger (direct_row.c).
+ */
+#ifndef COLLECT_DIRECT_ROW_H
+#define COLLECT_DIRECT_ROW_H
+
+#include "collect.h"
+
+#include "storage/itemptr.h"
+
+typedef struct DirectTable DirectTable;
+
+/*
+ * Open collect.<relname> for direct updates; NULL when an UPDATE statement
+ * would do more than a direct write (triggers, row-level security that
+ * applies, REPEATABLE READ or SERIALIZABLE, no privilege): the caller then
+ * runs its SQL.
+ */
+extern DirectTable *direct_open(const char *relname);
+extern void direct_close(DirectTable *t);
+
+/* attribute number of a column, by name */
+extern AttrNumber direct_column(DirectTable *t, const char *name);
+
+/*
+ * Find the newest committed (or our own) version of the row whose primary
+ * key is key (one value per key column); false if there is none. With
+ * lock, also lock it as SELECT ... FOR UPDATE does (waiting for a writer
+ * in progress, then taking its newer version).
+ * Its columns are then read with direct_value.
+ */
+extern bool direct_fetch(DirectTable *t, const Datum *key, bool lock);
+
+/* The row version at tid (one this transaction holds locked) */
+extern void direct_fetch_tid(DirectTable *t, ItemPointer tid);
+
+extern Datum direct_value(DirectTable *t, AttrNumber att, bool *isnull);
+extern ItemPointer direct_tid(DirectTable *t);
+
+/* Start a new version of the row found: every column as found, until set. */
+extern void direct_begin(DirectTable *t);
+extern void direct_set(DirectTable *t, AttrNumber att, Datum value, bool isnull);
+
+/*
+ * Write the new version. False when the row found is no longer the current
+ * version (a concurrent transaction updated it and committed; nothing was
+ * written): the caller reads again.
+ */
+extern bool direct_write(DirectTable *t);
+
+#endif
