@@ -48,6 +48,38 @@ struct DirectTable
 	ScanKeyData keys[INDEX_MAX_KEYS];
 };
 
+/* equality scan keys on the first nkeys columns of an index, arguments set later */
+static void
+init_keys(Relation index, ScanKey keys, int nkeys)
+{
+	for (int k = 0; k < nkeys; k++)
+	{
+		Oid			type = index->rd_opcintype[k];
+		Oid			op = get_opfamily_member(index->rd_opfamily[k], type, type, BTEqualStrategyNumber);
+
+		if (!OidIsValid(op))
+			elog(ERROR, "%s: no equality operator for column %d", RelationGetRelationName(index), k + 1);
+		ScanKeyInit(&keys[k], k + 1, BTEqualStrategyNumber, get_opcode(op), (Datum) 0);
+		keys[k].sk_collation = index->rd_indcollation[k];
+	}
+}
+
+/* collect.<relname>, if direct access sees what SQL would: NULL if not */
+static Oid
+direct_relid(const char *relname, AclMode mode)
+{
+	Oid			relid;
+
+	if (IsolationUsesXactSnapshot())
+		return InvalidOid;
+	relid = get_relname_relid(relname, get_namespace_oid("collect", false));
+	if (!OidIsValid(relid) ||
+		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED ||
+		pg_class_aclcheck(relid, GetUserId(), mode) != ACLCHECK_OK)
+		return InvalidOid;
+	return relid;
+}
+
 DirectTable *
 direct_open(const char *relname)
 {
@@ -57,12 +89,8 @@ direct_open(const char *relname)
 	RangeTblEntry *rte;
 	Oid			pkey;
 
-	if (IsolationUsesXactSnapshot())
-		return NULL;
-	relid = get_relname_relid(relname, get_namespace_oid("collect", false));
-	if (!OidIsValid(relid) ||
-		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED ||
-		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT | ACL_UPDATE) != ACLCHECK_OK)
+	relid = direct_relid(relname, ACL_SELECT | ACL_UPDATE);
+	if (!OidIsValid(relid))
 		return NULL;
 	rel = table_open(relid, RowExclusiveLock);
 	pkey = RelationGetPrimaryKeyIndex(rel);
@@ -93,16 +121,7 @@ direct_open(const char *relname)
 		elog(ERROR, "collect.%s: primary key index not open", relname);
 
 	t->nkeys = IndexRelationGetNumberOfKeyAttributes(t->index);
-	for (int k = 0; k < t->nkeys; k++)
-	{
-		Oid			type = t->index->rd_opcintype[k];
-		Oid			op = get_opfamily_member(t->index->rd_opfamily[k], type, type, BTEqualStrategyNumber);
-
-		if (!OidIsValid(op))
-			elog(ERROR, "collect.%s: no equality operator for primary key column %d", relname, k + 1);
-		ScanKeyInit(&t->keys[k], k + 1, BTEqualStrategyNumber, get_opcode(op), (Datum) 0);
-		t->keys[k].sk_collation = t->index->rd_indcollation[k];
-	}
+	init_keys(t->index, t->keys, t->nkeys);
 	t->found = table_slot_create(rel, &t->estate->es_tupleTable);
 	t->next = ExecInitExtraTupleSlot(t->estate, RelationGetDescr(rel), &TTSOpsVirtual);
 	t->replaced = palloc0(sizeof(bool) * RelationGetDescr(rel)->natts);
@@ -120,14 +139,20 @@ direct_close(DirectTable *t)
 	pfree(t);
 }
 
+static AttrNumber
+relation_column(Relation rel, const char *name)
+{
+	AttrNumber	att = get_attnum(RelationGetRelid(rel), name);
+
+	if (att == InvalidAttrNumber)
+		elog(ERROR, "collect.%s has no column \"%s\"", RelationGetRelationName(rel), name);
+	return att;
+}
+
 AttrNumber
 direct_column(DirectTable *t, const char *name)
 {
-	AttrNumber	att = get_attnum(RelationGetRelid(t->rel), name);
-
-	if (att == InvalidAttrNumber)
-		elog(ERROR, "collect.%s has no column \"%s\"", RelationGetRelationName(t->rel), name);
-	return att;
+	return relation_column(t->rel, name);
 }
 
 /*
@@ -261,4 +286,73 @@ direct_write(DirectTable *t)
 	if (update_indexes && t->rri->ri_NumIndices > 0)
 		list_free(ExecInsertIndexTuples(t->rri, t->next, t->estate, true, false, NULL, NIL));
 	return true;
+}
+
+struct DirectScan
+{
+	Relation	rel;
+	Relation	index;
+	Snapshot	snapshot;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	int			nkeys;
+	ScanKeyData keys[INDEX_MAX_KEYS];
+};
+
+DirectScan *
+direct_scan_open(const char *relname, const char *indexname, int nkeys)
+{
+	Oid			relid = direct_relid(relname, ACL_SELECT);
+	Oid			indexid;
+	DirectScan *s;
+
+	if (!OidIsValid(relid))
+		return NULL;
+	indexid = get_relname_relid(indexname, get_namespace_oid("collect", false));
+	if (!OidIsValid(indexid))
+		return NULL;
+	s = palloc0(sizeof(DirectScan));
+	s->rel = table_open(relid, AccessShareLock);
+	s->index = index_open(indexid, AccessShareLock);
+	if (s->index->rd_index->indrelid != relid || IndexRelationGetNumberOfKeyAttributes(s->index) < nkeys)
+		elog(ERROR, "collect.%s is not an index of collect.%s with %d columns", indexname, relname, nkeys);
+	s->nkeys = nkeys;
+	init_keys(s->index, s->keys, nkeys);
+	/* what an SQL statement run now would see, this transaction's writes included */
+	CommandCounterIncrement();
+	s->snapshot = RegisterSnapshot(GetLatestSnapshot());
+	s->slot = table_slot_create(s->rel, NULL);
+	s->scan = index_beginscan(s->rel, s->index, s->snapshot, nkeys, 0);
+	return s;
+}
+
+void
+direct_scan_begin(DirectScan *s, const Datum *key)
+{
+	for (int k = 0; k < s->nkeys; k++)
+		s->keys[k].sk_argument = key[k];
+	index_rescan(s->scan, s->keys, s->nkeys, NULL, 0);
+}
+
+TupleTableSlot *
+direct_scan_next(DirectScan *s)
+{
+	return index_getnext_slot(s->scan, ForwardScanDirection, s->slot) ? s->slot : NULL;
+}
+
+AttrNumber
+direct_scan_column(DirectScan *s, const char *name)
+{
+	return relation_column(s->rel, name);
+}
+
+void
+direct_scan_close(DirectScan *s)
+{
+	index_endscan(s->scan);
+	ExecDropSingleTupleTableSlot(s->slot);
+	UnregisterSnapshot(s->snapshot);
+	index_close(s->index, NoLock);
+	table_close(s->rel, NoLock);
+	pfree(s);
 }

@@ -8,6 +8,7 @@
 
 #include "collect.h"
 
+#include "executor/tuptable.h"
 #include "storage/itemptr.h"
 
 typedef struct DirectTable DirectTable;
@@ -49,5 +50,21 @@ extern void direct_set(DirectTable *t, AttrNumber att, Datum value, bool isnull)
  * written): the caller reads again.
  */
 extern bool direct_write(DirectTable *t);
+
+/*
+ * Read-only equality scans of collect.<relname> on the first nkeys columns
+ * of one of its indexes, with one snapshot taken at open that sees what an
+ * SQL statement run then would (this transaction's writes included); NULL
+ * where SQL would see something else (row-level security that applies,
+ * REPEATABLE READ or SERIALIZABLE, no privilege).
+ */
+typedef struct DirectScan DirectScan;
+
+extern DirectScan *direct_scan_open(const char *relname, const char *indexname, int nkeys);
+extern AttrNumber direct_scan_column(DirectScan *s, const char *name);
+extern void direct_scan_begin(DirectScan *s, const Datum *key);
+/* the next row (valid until the next call), NULL at the end */
+extern TupleTableSlot *direct_scan_next(DirectScan *s);
+extern void direct_scan_close(DirectScan *s);
 
 #endif
