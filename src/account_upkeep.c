@@ -359,14 +359,23 @@ static const char *const read_columns[N_ACCOUNT_COLUMNS] = {
 static bool
 direct_accounts_open(DirectAccounts *da)
 {
+	static DirectColumnsMemo memo;
+	static DirectAccounts known;
+
 	da->t = direct_open("account");
 	if (da->t == NULL)
 		return false;
-	for (int c = 0; c < N_ACCOUNT_COLUMNS; c++)
-		da->read[c] = direct_column(da->t, read_columns[c]);
-	for (int c = 0; c < N_WRITE_COLUMNS; c++)
-		da->write[c] = direct_column(da->t, write_columns[c].name);
-	da->updated_at = direct_column(da->t, "updated_at");
+	if (!direct_columns_known(da->t, &memo))
+	{
+		for (int c = 0; c < N_ACCOUNT_COLUMNS; c++)
+			known.read[c] = direct_column(da->t, read_columns[c]);
+		for (int c = 0; c < N_WRITE_COLUMNS; c++)
+			known.write[c] = direct_column(da->t, write_columns[c].name);
+		known.updated_at = direct_column(da->t, "updated_at");
+	}
+	memcpy(da->read, known.read, sizeof(da->read));
+	memcpy(da->write, known.write, sizeof(da->write));
+	da->updated_at = known.updated_at;
 	return true;
 }
 
@@ -427,7 +436,37 @@ lock_accounts(const UpkeepPlans *plans, Datum *args, AccountRow *rows, int n)
 	return true;
 }
 
-/* Lock and read the touched accounts directly, one by one in key order; false if some do not exist. */
+/*
+ * Find the touched accounts without locking them, remembering where each
+ * is; true if some do not exist yet.
+ */
+static bool
+find_direct_accounts(DirectAccounts *da, Datum practice, AccountRow *rows, int n)
+{
+	bool		missing = false;
+
+	for (int i = 0; i < n; i++)
+	{
+		Datum		key[2] = {practice, CStringGetTextDatum(rows[i].patient_id)};
+
+		if (direct_fetch(da->t, key, false))
+			ItemPointerCopy(direct_tid(da->t), &rows[i].tid);
+		else
+		{
+			ItemPointerSetInvalid(&rows[i].tid);
+			missing = true;
+		}
+		if ((i & 1023) == 1023)
+			CHECK_FOR_INTERRUPTS();
+	}
+	return missing;
+}
+
+/*
+ * Lock and read the touched accounts directly, one by one in key order:
+ * where find_direct_accounts saw it if that version is still current,
+ * else found again by key. False if some do not exist.
+ */
 static bool
 lock_direct_accounts(DirectAccounts *da, Datum practice, AccountRow *rows, int n)
 {
@@ -436,7 +475,8 @@ lock_direct_accounts(DirectAccounts *da, Datum practice, AccountRow *rows, int n
 	{
 		Datum		key[2] = {practice, CStringGetTextDatum(rows[i].patient_id)};
 
-		if (!direct_fetch(da->t, key, true))
+		if (!(ItemPointerIsValid(&rows[i].tid) && direct_lock_tid(da->t, &rows[i].tid)) &&
+			!direct_fetch(da->t, key, true))
 			return false;
 		read_direct_account_row(da, &rows[i]);
 		if ((i & 1023) == 1023)
@@ -902,12 +942,19 @@ account_upkeep(PatientDelta **deltas, int n, pg_tz *tz)
 		 * rows another statement had just created, and two such
 		 * statements deadlock. Created first, then locked in key order,
 		 * no wait can close a cycle. A plain read (no lock) tells whether
-		 * any is missing, so the common case skips the INSERT.
+		 * any is missing, so the common case skips the INSERT; read
+		 * directly, it also tells where each account is, so the lock needs
+		 * no second index search.
 		 */
-		if (SPI_execute_plan(bulk.count, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "counting collect.account rows failed");
-		missing = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) < n;
-		SPI_freetuptable(SPI_tuptable);
+		if (direct)
+			missing = find_direct_accounts(&da, practice, rows, n);
+		else
+		{
+			if (SPI_execute_plan(bulk.count, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+				elog(ERROR, "counting collect.account rows failed");
+			missing = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) < n;
+			SPI_freetuptable(SPI_tuptable);
+		}
 		if (missing && SPI_execute_plan(bulk.create, args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "creating collect.account rows failed");
 		if (!(direct ? lock_direct_accounts(&da, practice, rows, n) : lock_accounts(&bulk, args, rows, n)))

@@ -28,6 +28,7 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -155,6 +156,32 @@ direct_column(DirectTable *t, const char *name)
 	return relation_column(t->rel, name);
 }
 
+/* bumped by every relcache invalidation: column numbers may have changed */
+static uint64 relcache_generation = 1;
+
+static void
+relcache_changed(Datum arg, Oid relid)
+{
+	relcache_generation++;
+}
+
+bool
+direct_columns_known(DirectTable *t, DirectColumnsMemo *memo)
+{
+	static bool registered = false;
+
+	if (!registered)
+	{
+		CacheRegisterRelcacheCallback(relcache_changed, (Datum) 0);
+		registered = true;
+	}
+	if (memo->relid == RelationGetRelid(t->rel) && memo->generation == relcache_generation)
+		return true;
+	memo->relid = RelationGetRelid(t->rel);
+	memo->generation = relcache_generation;
+	return false;
+}
+
 /*
  * The index probe with the newest snapshot: the row version found is the
  * newest committed one (or our own). A dirty snapshot, as in
@@ -202,6 +229,29 @@ direct_fetch(DirectTable *t, const Datum *key, bool lock)
 				elog(ERROR, "collect.%s: unexpected result %d locking a row",
 					 RelationGetRelationName(t->rel), (int) res);
 		}
+	}
+}
+
+bool
+direct_lock_tid(DirectTable *t, ItemPointer tid)
+{
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	TM_FailureData tmfd;
+	TM_Result	res;
+
+	res = table_tuple_lock(t->rel, tid, snapshot, t->found, GetCurrentCommandId(false),
+						   LockTupleExclusive, LockWaitBlock, 0, &tmfd);
+	UnregisterSnapshot(snapshot);
+	switch (res)
+	{
+		case TM_Ok:
+			return true;
+		case TM_Updated:
+		case TM_Deleted:
+			return false;
+		default:
+			elog(ERROR, "collect.%s: unexpected result %d locking a row",
+				 RelationGetRelationName(t->rel), (int) res);
 	}
 }
 

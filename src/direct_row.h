@@ -26,6 +26,19 @@ extern void direct_close(DirectTable *t);
 extern AttrNumber direct_column(DirectTable *t, const char *name);
 
 /*
+ * Column numbers a caller looked up for a table, kept across calls: true
+ * if they are still good (same table, no relcache invalidation since);
+ * false, and the memo taken over, if the caller must look them up again.
+ */
+typedef struct DirectColumnsMemo
+{
+	Oid			relid;
+	uint64		generation;
+} DirectColumnsMemo;
+
+extern bool direct_columns_known(DirectTable *t, DirectColumnsMemo *memo);
+
+/*
  * Find the newest committed (or our own) version of the row whose primary
  * key is key (one value per key column); false if there is none. With
  * lock, also lock it as SELECT ... FOR UPDATE does (waiting for a writer
@@ -33,6 +46,13 @@ extern AttrNumber direct_column(DirectTable *t, const char *name);
  * Its columns are then read with direct_value.
  */
 extern bool direct_fetch(DirectTable *t, const Datum *key, bool lock);
+
+/*
+ * Lock the row version at tid (one direct_fetch found) as SELECT ... FOR
+ * UPDATE does: true if it is still the current version, now locked and
+ * read; false if a transaction updated it since (nothing locked).
+ */
+extern bool direct_lock_tid(DirectTable *t, ItemPointer tid);
 
 /* The row version at tid (one this transaction holds locked) */
 extern void direct_fetch_tid(DirectTable *t, ItemPointer tid);

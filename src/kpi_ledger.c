@@ -165,13 +165,22 @@ kpi_direct_open(DirectKpi *dk)
 		"charges", "payments", "reversals", "refunds", "adjustments", "write_offs"
 	};
 
+	static DirectColumnsMemo memo;
+	static DirectKpi known;
+
 	dk->t = direct_open("kpi_daily");
 	if (dk->t == NULL)
 		return false;
-	for (int k = 0; k < LEDGER_KINDS; k++)
-		dk->sums[k] = direct_column(dk->t, sum_columns[k]);
-	dk->resolved = direct_column(dk->t, "resolved");
-	dk->no_touch = direct_column(dk->t, "resolved_no_touch");
+	if (!direct_columns_known(dk->t, &memo))
+	{
+		for (int k = 0; k < LEDGER_KINDS; k++)
+			known.sums[k] = direct_column(dk->t, sum_columns[k]);
+		known.resolved = direct_column(dk->t, "resolved");
+		known.no_touch = direct_column(dk->t, "resolved_no_touch");
+	}
+	memcpy(dk->sums, known.sums, sizeof(dk->sums));
+	dk->resolved = known.resolved;
+	dk->no_touch = known.no_touch;
 	return true;
 }
 
