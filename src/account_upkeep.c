@@ -342,9 +342,7 @@ read_spi_account_row(HeapTuple tup, TupleDesc desc, AccountRow *r)
 typedef struct DirectAccounts
 {
 	DirectTable *t;
-	AttrNumber	read[N_ACCOUNT_COLUMNS];
-	AttrNumber	write[N_WRITE_COLUMNS];
-	AttrNumber	updated_at;
+	const AttrNumber *att;		/* READ_ATT, WRITE_ATT, UPDATED_AT_ATT */
 } DirectAccounts;
 
 /* the columns of ACCOUNT_COLUMNS; the 7th is read as IS NOT NULL */
@@ -355,28 +353,26 @@ static const char *const read_columns[N_ACCOUNT_COLUMNS] = {
 	"last_payment_amount", "fifo_from", "fifo_to", "segment"
 };
 #define READ_RESPONDED 6
+#define READ_ATT(da, c) ((da)->att[(c)])
+#define WRITE_ATT(da, c) ((da)->att[N_ACCOUNT_COLUMNS + (c)])
+#define UPDATED_AT_ATT(da) ((da)->att[N_ACCOUNT_COLUMNS + N_WRITE_COLUMNS])
 
 static bool
 direct_accounts_open(DirectAccounts *da)
 {
-	static DirectColumnsMemo memo;
-	static DirectAccounts known;
+	static const char *names[N_ACCOUNT_COLUMNS + N_WRITE_COLUMNS + 1];
+	static DirectColumns columns = {lengthof(names), names};
 
-	da->t = direct_open("account");
-	if (da->t == NULL)
-		return false;
-	if (!direct_columns_known(da->t, &memo))
+	if (names[0] == NULL)
 	{
 		for (int c = 0; c < N_ACCOUNT_COLUMNS; c++)
-			known.read[c] = direct_column(da->t, read_columns[c]);
+			names[c] = read_columns[c];
 		for (int c = 0; c < N_WRITE_COLUMNS; c++)
-			known.write[c] = direct_column(da->t, write_columns[c].name);
-		known.updated_at = direct_column(da->t, "updated_at");
+			names[N_ACCOUNT_COLUMNS + c] = write_columns[c].name;
+		names[N_ACCOUNT_COLUMNS + N_WRITE_COLUMNS] = "updated_at";
 	}
-	memcpy(da->read, known.read, sizeof(da->read));
-	memcpy(da->write, known.write, sizeof(da->write));
-	da->updated_at = known.updated_at;
-	return true;
+	da->t = direct_open("account", &columns, &da->att);
+	return da->t != NULL;
 }
 
 /* The account direct_fetch found into *r */
@@ -387,7 +383,7 @@ read_direct_account_row(DirectAccounts *da, AccountRow *r)
 	bool		nulls[N_ACCOUNT_COLUMNS];
 
 	for (int c = 0; c < N_ACCOUNT_COLUMNS; c++)
-		v[c] = direct_value(da->t, da->read[c], &nulls[c]);
+		v[c] = direct_value(da->t, READ_ATT(da, c), &nulls[c]);
 	v[READ_RESPONDED] = BoolGetDatum(!nulls[READ_RESPONDED]);
 	nulls[READ_RESPONDED] = false;
 	read_account_row(v, nulls, r);
@@ -409,13 +405,13 @@ write_direct_account_row(DirectAccounts *da, Column *cols, int i)
 		if (write_columns[c].increment)
 		{
 			bool		isnull;
-			Datum		old = direct_value(da->t, da->write[c], &isnull);
+			Datum		old = direct_value(da->t, WRITE_ATT(da, c), &isnull);
 
 			value = Int32GetDatum(DatumGetInt32(old) + DatumGetInt32(value));
 		}
-		direct_set(da->t, da->write[c], value, cols[c].nulls[i]);
+		direct_set(da->t, WRITE_ATT(da, c), value, cols[c].nulls[i]);
 	}
-	direct_set(da->t, da->updated_at, cols[11].values[i], cols[11].nulls[i]);
+	direct_set(da->t, UPDATED_AT_ATT(da), cols[11].values[i], cols[11].nulls[i]);
 	return direct_write(da->t);
 }
 

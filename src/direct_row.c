@@ -36,6 +36,8 @@
 
 #include "direct_row.h"
 
+static const AttrNumber *direct_columns(DirectTable *t, DirectColumns *cols);
+
 struct DirectTable
 {
 	Relation	rel;
@@ -82,7 +84,7 @@ direct_relid(const char *relname, AclMode mode)
 }
 
 DirectTable *
-direct_open(const char *relname)
+direct_open(const char *relname, DirectColumns *cols, const AttrNumber **atts)
 {
 	Oid			relid;
 	Relation	rel;
@@ -126,6 +128,7 @@ direct_open(const char *relname)
 	t->found = table_slot_create(rel, &t->estate->es_tupleTable);
 	t->next = ExecInitExtraTupleSlot(t->estate, RelationGetDescr(rel), &TTSOpsVirtual);
 	t->replaced = palloc0(sizeof(bool) * RelationGetDescr(rel)->natts);
+	*atts = direct_columns(t, cols);
 	return t;
 }
 
@@ -150,12 +153,6 @@ relation_column(Relation rel, const char *name)
 	return att;
 }
 
-AttrNumber
-direct_column(DirectTable *t, const char *name)
-{
-	return relation_column(t->rel, name);
-}
-
 /* bumped by every relcache invalidation: column numbers may have changed */
 static uint64 relcache_generation = 1;
 
@@ -165,8 +162,8 @@ relcache_changed(Datum arg, Oid relid)
 	relcache_generation++;
 }
 
-bool
-direct_columns_known(DirectTable *t, DirectColumnsMemo *memo)
+static const AttrNumber *
+direct_columns(DirectTable *t, DirectColumns *cols)
 {
 	static bool registered = false;
 
@@ -175,11 +172,16 @@ direct_columns_known(DirectTable *t, DirectColumnsMemo *memo)
 		CacheRegisterRelcacheCallback(relcache_changed, (Datum) 0);
 		registered = true;
 	}
-	if (memo->relid == RelationGetRelid(t->rel) && memo->generation == relcache_generation)
-		return true;
-	memo->relid = RelationGetRelid(t->rel);
-	memo->generation = relcache_generation;
-	return false;
+	if (cols->relid != RelationGetRelid(t->rel) || cols->generation != relcache_generation)
+	{
+		if (cols->n > DIRECT_MAX_COLUMNS)
+			elog(ERROR, "direct_columns: too many columns");
+		for (int c = 0; c < cols->n; c++)
+			cols->att[c] = relation_column(t->rel, cols->names[c]);
+		cols->relid = RelationGetRelid(t->rel);
+		cols->generation = relcache_generation;
+	}
+	return cols->att;
 }
 
 /*
@@ -203,33 +205,31 @@ direct_fetch(DirectTable *t, const Datum *key, bool lock)
 		Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
 		IndexScanDesc scan = index_beginscan(t->rel, t->index, snapshot, t->nkeys, 0);
 		bool		found;
-		TM_FailureData tmfd;
-		TM_Result	res;
+		ItemPointerData tid;
 
 		index_rescan(scan, t->keys, t->nkeys, NULL, 0);
 		found = index_getnext_slot(scan, ForwardScanDirection, t->found);
 		index_endscan(scan);
-		if (!found || !lock)
-		{
-			UnregisterSnapshot(snapshot);
-			return found;
-		}
-		res = table_tuple_lock(t->rel, &t->found->tts_tid, snapshot, t->found,
-							   GetCurrentCommandId(false), LockTupleExclusive, LockWaitBlock,
-							   0 /* don't follow updates */ , &tmfd);
 		UnregisterSnapshot(snapshot);
-		switch (res)
-		{
-			case TM_Ok:
-				return true;
-			case TM_Updated:
-			case TM_Deleted:
-				continue;		/* a newer version: find it again */
-			default:
-				elog(ERROR, "collect.%s: unexpected result %d locking a row",
-					 RelationGetRelationName(t->rel), (int) res);
-		}
+		if (!found || !lock)
+			return found;
+		ItemPointerCopy(&t->found->tts_tid, &tid);
+		if (direct_lock_tid(t, &tid))
+			return true;
+		/* a newer version: find it again */
 	}
+}
+
+/* true if a lock or update succeeded; false if a transaction updated the row first */
+static bool
+still_current(DirectTable *t, TM_Result res)
+{
+	if (res == TM_Ok)
+		return true;
+	if (res == TM_Updated || res == TM_Deleted)
+		return false;
+	elog(ERROR, "collect.%s: unexpected result %d writing a row", RelationGetRelationName(t->rel), (int) res);
+	return false;				/* keep the compiler quiet */
 }
 
 bool
@@ -242,17 +242,7 @@ direct_lock_tid(DirectTable *t, ItemPointer tid)
 	res = table_tuple_lock(t->rel, tid, snapshot, t->found, GetCurrentCommandId(false),
 						   LockTupleExclusive, LockWaitBlock, 0, &tmfd);
 	UnregisterSnapshot(snapshot);
-	switch (res)
-	{
-		case TM_Ok:
-			return true;
-		case TM_Updated:
-		case TM_Deleted:
-			return false;
-		default:
-			elog(ERROR, "collect.%s: unexpected result %d locking a row",
-				 RelationGetRelationName(t->rel), (int) res);
-	}
+	return still_current(t, res);
 }
 
 void
@@ -322,17 +312,8 @@ direct_write(DirectTable *t)
 	res = table_tuple_update(t->rel, &t->found->tts_tid, t->next, t->estate->es_output_cid,
 							 t->estate->es_snapshot, InvalidSnapshot, true /* wait */ ,
 							 &tmfd, &lockmode, &update_indexes);
-	switch (res)
-	{
-		case TM_Ok:
-			break;
-		case TM_Updated:
-		case TM_Deleted:
-			return false;
-		default:
-			elog(ERROR, "collect.%s: unexpected result %d updating a row",
-				 RelationGetRelationName(t->rel), (int) res);
-	}
+	if (!still_current(t, res))
+		return false;
 	if (update_indexes && t->rri->ri_NumIndices > 0)
 		list_free(ExecInsertIndexTuples(t->rri, t->next, t->estate, true, false, NULL, NIL));
 	return true;

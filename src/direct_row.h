@@ -13,30 +13,30 @@
 
 typedef struct DirectTable DirectTable;
 
-/*
- * Open collect.<relname> for direct updates; NULL when an UPDATE statement
- * would do more than a direct write (triggers, row-level security that
- * applies, REPEATABLE READ or SERIALIZABLE, no privilege): the caller then
- * runs its SQL.
- */
-extern DirectTable *direct_open(const char *relname);
 extern void direct_close(DirectTable *t);
 
-/* attribute number of a column, by name */
-extern AttrNumber direct_column(DirectTable *t, const char *name);
-
 /*
- * Column numbers a caller looked up for a table, kept across calls: true
- * if they are still good (same table, no relcache invalidation since);
- * false, and the memo taken over, if the caller must look them up again.
+ * The numbers of the columns named in cols (static, one per caller), kept
+ * across calls and looked up again only after a relcache invalidation.
  */
-typedef struct DirectColumnsMemo
+#define DIRECT_MAX_COLUMNS 64
+typedef struct DirectColumns
 {
+	int			n;
+	const char *const *names;
 	Oid			relid;
 	uint64		generation;
-} DirectColumnsMemo;
+	AttrNumber	att[DIRECT_MAX_COLUMNS];
+} DirectColumns;
 
-extern bool direct_columns_known(DirectTable *t, DirectColumnsMemo *memo);
+/*
+ * Open collect.<relname> for direct updates, *atts set to the numbers of
+ * the columns named in cols; NULL when an UPDATE statement would do more
+ * than a direct write (triggers, row-level security that applies,
+ * REPEATABLE READ or SERIALIZABLE, no privilege): the caller then runs its
+ * SQL.
+ */
+extern DirectTable *direct_open(const char *relname, DirectColumns *cols, const AttrNumber **atts);
 
 /*
  * Find the newest committed (or our own) version of the row whose primary

@@ -153,35 +153,22 @@ kpi_compare_rows(const void *a, const void *b)
 typedef struct DirectKpi
 {
 	DirectTable *t;
-	AttrNumber	sums[LEDGER_KINDS];
-	AttrNumber	resolved,
-				no_touch;
+	const AttrNumber *att;		/* the sums by LedgerKind, then KPI_RESOLVED, KPI_NO_TOUCH */
 } DirectKpi;
+#define KPI_RESOLVED LEDGER_KINDS
+#define KPI_NO_TOUCH (LEDGER_KINDS + 1)
 
 static bool
 kpi_direct_open(DirectKpi *dk)
 {
-	static const char *const sum_columns[LEDGER_KINDS] = {
-		"charges", "payments", "reversals", "refunds", "adjustments", "write_offs"
+	static const char *const names[LEDGER_KINDS + 2] = {
+		"charges", "payments", "reversals", "refunds", "adjustments", "write_offs",
+		"resolved", "resolved_no_touch"
 	};
+	static DirectColumns columns = {lengthof(names), names};
 
-	static DirectColumnsMemo memo;
-	static DirectKpi known;
-
-	dk->t = direct_open("kpi_daily");
-	if (dk->t == NULL)
-		return false;
-	if (!direct_columns_known(dk->t, &memo))
-	{
-		for (int k = 0; k < LEDGER_KINDS; k++)
-			known.sums[k] = direct_column(dk->t, sum_columns[k]);
-		known.resolved = direct_column(dk->t, "resolved");
-		known.no_touch = direct_column(dk->t, "resolved_no_touch");
-	}
-	memcpy(dk->sums, known.sums, sizeof(dk->sums));
-	dk->resolved = known.resolved;
-	dk->no_touch = known.no_touch;
-	return true;
+	dk->t = direct_open("kpi_daily", &columns, &dk->att);
+	return dk->t != NULL;
 }
 
 static void
@@ -206,14 +193,14 @@ kpi_add_direct(DirectKpi *dk, const KpiRow *row, const Datum *key)
 		for (int k = 0; k < LEDGER_KINDS; k++)
 		{
 			bool		isnull;
-			Datum		old = direct_value(dk->t, dk->sums[k], &isnull);
+			Datum		old = direct_value(dk->t, dk->att[k], &isnull);
 
 			if (row->sums[k] != 0)
-				direct_set(dk->t, dk->sums[k],
+				direct_set(dk->t, dk->att[k],
 						   DirectFunctionCall2(numeric_add, old, cents_to_numeric(row->sums[k])), false);
 		}
-		kpi_direct_add_int(dk, dk->resolved, row->resolved);
-		kpi_direct_add_int(dk, dk->no_touch, row->no_touch);
+		kpi_direct_add_int(dk, dk->att[KPI_RESOLVED], row->resolved);
+		kpi_direct_add_int(dk, dk->att[KPI_NO_TOUCH], row->no_touch);
 		if (direct_write(dk->t))
 			return true;
 		/* a concurrent statement added to it first: read it again */
