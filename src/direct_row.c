@@ -9,8 +9,8 @@
  * applies rows (executor/execReplication.c).
  *
  * A write does what an UPDATE by primary key does for these tables: NOT
- * NULL and CHECK constraints, index entries (none when the update is HOT),
- * numeric typmods. Where an UPDATE would do more, direct_open refuses and
+ * NULL and CHECK constraints, stored generated columns, index entries
+ * (none when the update is HOT), numeric typmods. Where an UPDATE would do more, direct_open refuses and
  * the caller runs its SQL: the table has triggers, row-level security
  * applies to the current user, the isolation level uses one snapshot per
  * transaction (an UPDATE there raises a serialization failure on a
@@ -26,6 +26,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
+#include "executor/nodeModifyTable.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/inval.h"
@@ -98,8 +99,7 @@ direct_open(const char *relname, DirectColumns *cols, const AttrNumber **atts)
 	rel = table_open(relid, RowExclusiveLock);
 	pkey = RelationGetPrimaryKeyIndex(rel);
 	if (rel->trigdesc != NULL || !OidIsValid(pkey) ||
-		rel->rd_rel->relkind != RELKIND_RELATION ||
-		(rel->rd_att->constr != NULL && rel->rd_att->constr->has_generated_stored))
+		rel->rd_rel->relkind != RELKIND_RELATION)
 	{
 		table_close(rel, RowExclusiveLock);
 		return NULL;
@@ -113,6 +113,10 @@ direct_open(const char *relname, DirectColumns *cols, const AttrNumber **atts)
 	rte->relid = relid;
 	rte->relkind = rel->rd_rel->relkind;
 	rte->rellockmode = RowExclusiveLock;
+	/* every column counts as updated: stored generated columns are all computed again */
+	for (int i = 0; i < RelationGetDescr(rel)->natts; i++)
+		if (!TupleDescAttr(RelationGetDescr(rel), i)->attisdropped)
+			rte->updatedCols = bms_add_member(rte->updatedCols, i + 1 - FirstLowInvalidHeapAttributeNumber);
 	ExecInitRangeTable(t->estate, list_make1(rte));
 	t->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(t->rri, rel, 1, NULL, 0);
@@ -304,6 +308,8 @@ direct_write(DirectTable *t)
 														 Int32GetDatum(att->atttypmod));
 	}
 	ExecStoreVirtualTuple(t->next);
+	if (desc->constr != NULL && desc->constr->has_generated_stored)
+		ExecComputeStoredGenerated(t->rri, t->estate, t->next, CMD_UPDATE);
 	if (desc->constr != NULL)
 		ExecConstraints(t->rri, t->next, t->estate);
 
