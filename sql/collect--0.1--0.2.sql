@@ -14,6 +14,14 @@ DROP FUNCTION @extschema@.kpi_ledger_rollup();
 DROP FUNCTION @extschema@.plan_ledger_posted();
 DROP FUNCTION @extschema@.audit_ledger_write_off();
 
+-- account_credit_idx reads a stored in_credit flag instead of balance < 0,
+-- and pages are left half free, so that a posting's account update can be
+-- HOT (sql/install/30_plans.sql)
+DROP INDEX @extschema@.account_credit_idx;
+ALTER TABLE @extschema@.account ADD COLUMN in_credit boolean GENERATED ALWAYS AS (balance < 0) STORED;
+ALTER TABLE @extschema@.account SET (fillfactor = 50);
+CREATE INDEX account_credit_idx ON @extschema@.account (practice_id) WHERE in_credit;
+
 -- contact_attempt.segment: the account's segment at the attempt, which the
 -- channel bandit credits (src/learn.c learn_update)
 ALTER TABLE @extschema@.contact_attempt ADD COLUMN segment text;

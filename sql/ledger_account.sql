@@ -127,6 +127,35 @@ SELECT pg_temp.exact() AS every_account_matches_the_ledger;
 SELECT count(*) AS accounts, sum(balance) = (SELECT sum(balance) FROM pg_temp.reference()) AS totals_match
   FROM collect.account;
 
+-- charges posted out of order but after the oldest unpaid one leave its
+-- span alone (no ledger read); payments inside it and past it, one
+-- statement at a time and in a COPY
+INSERT INTO collect.patient (practice_id, patient_id) VALUES ('p1', 'bd1'), ('p1', 'bd2');
+INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, posted_at)
+VALUES ('p1', 'bd1', 'bd-1', 'charge', 40.00, '2026-01-05 15:00+00'),
+       ('p1', 'bd1', 'bd-2', 'charge', 60.00, '2026-01-20 15:00+00'),
+       ('p1', 'bd1', 'bd-3', 'charge', 80.00, '2026-03-01 15:00+00'),
+       ('p1', 'bd2', 'bd-4', 'charge', 25.00, '2026-02-01 15:00+00');
+-- one statement each: a charge back-dated after the oldest unpaid (Jan 5),
+-- a payment inside its span; then a back-dated charge with a payment past it
+CREATE FUNCTION pg_temp.post_bd1(rows text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE 'INSERT INTO collect.ledger (practice_id, patient_id, external_id, kind, amount, posted_at)'
+       || ' SELECT ''p1'', ''bd1'', e, k, a, t::timestamptz FROM (VALUES ' || rows || ') v(e, k, a, t)';
+END $$;
+SELECT pg_temp.post_bd1($$('bd-5', 'charge', 30.00, '2026-02-10 15:00+00')$$);
+SELECT pg_temp.post_bd1($$('bd-6', 'payment', 10.00, '2026-03-02 15:00+00')$$);
+SELECT balance, due_since, fifo_from, fifo_to FROM collect.account WHERE patient_id = 'bd1';
+SELECT pg_temp.post_bd1($$('bd-7', 'charge', 5.00, '2026-01-10 15:00+00'), ('bd-8', 'payment', 45.00, '2026-03-03 15:00+00')$$);
+SELECT balance, due_since, fifo_from, fifo_to FROM collect.account WHERE patient_id = 'bd1';
+COPY collect.ledger (practice_id, patient_id, external_id, kind, amount, posted_at) FROM stdin;
+p1	bd2	bd-9	payment	25.00	2026-02-02 15:00+00
+p1	bd1	bd-10	charge	10.00	2026-01-06 15:00+00
+p1	bd1	bd-11	charge	15.00	2026-02-20 15:00+00
+\.
+SELECT patient_id, balance, due_since, fifo_from, fifo_to FROM collect.account WHERE patient_id LIKE 'bd%' ORDER BY 1;
+SELECT pg_temp.exact() AS every_account_matches_the_ledger;
+
 -- a practice's new time zone counts from the next posting (the zone is
 -- cached per backend; the practice write invalidates it): 03:00 UTC is the
 -- day before in Chicago and the same day in Tokyo

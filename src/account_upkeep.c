@@ -6,18 +6,24 @@
  * may have moved, one UPDATE through unnest() of arrays. Three or four
  * statements whatever the number of rows.
  * A single posting (one account) takes a lighter path: read, compute, and
- * write only if the row version read is still current (SinglePlans).
+ * write only if the row version read is still current.
+ * Existing accounts are read, locked and written straight through the
+ * primary key and the heap (direct_row.c) when that is what an UPDATE
+ * would do; SQL creates missing ones, and does everything when the table
+ * has triggers or row-level security applies.
  * Called by the ledger trigger inside SPI; no network, no wall clock: the
  * account's own latest posted_at is its "as of".
  */
 #include "collect.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 
 #include "account.h"
 #include "account_upkeep.h"
+#include "direct_row.h"
 
 /* The account as read under its row lock, and as it will be written */
 typedef struct AccountRow
@@ -42,6 +48,7 @@ typedef struct AccountRow
 	TimestampTz last_charge_at;
 	TimestampTz last_payment_at;
 	Cents		last_payment;
+	ItemPointerData tid;		/* the locked row version (direct writes) */
 	/* computed */
 	Cents		balance;
 	Cents		charges_total;
@@ -78,22 +85,19 @@ static UpkeepPlans bulk;
 
 /*
  * One account by its full key: always the primary key, whatever the
- * statistics. A single posting first tries without a row lock: read the
- * account, compute, and write it only if that row version is still the
- * current one: the UPDATE finds it by ctid and also requires its xmin,
- * which a concurrent update's EvalPlanQual recheck compares on the newer
- * version (a TID scan alone would accept that one), so then nothing is
- * written. Only when a concurrent posting got there first does it lock,
- * read and compute again. The common case saves
- * the lock's own WAL record and a second index descent.
+ * statistics. A single posting first tries without a row lock (directly,
+ * see account_upkeep): read the account, compute, and write it only if
+ * that row version is still the current one. Only when the account is
+ * new, a concurrent posting got there first, or direct writes are not
+ * possible does it lock (creating the account if needed), read and
+ * compute again with these. The common case saves the lock's own WAL
+ * record and a second index descent.
  */
 typedef struct SinglePlans
 {
-	SPIPlanPtr	read,
-				lock,
+	SPIPlanPtr	lock,
 				create,
 				charges,
-				write_if_current,
 				write;
 } SinglePlans;
 
@@ -201,7 +205,7 @@ static void
 prepare_plans(void)
 {
 	Oid			key_types[3] = {TEXTOID, TEXTOID, TIMESTAMPTZOID};
-	Oid			write_types[N_WRITE_COLUMNS + 3];
+	Oid			write_types[N_WRITE_COLUMNS + 1];
 
 	if (plans_ready)
 		return;
@@ -210,9 +214,6 @@ prepare_plans(void)
 	write_types[0] = TEXTOID;
 	for (int c = 0; c < N_WRITE_COLUMNS; c++)
 		write_types[c + 1] = column_types[c];
-	single.read = prepare_kept("SELECT " ACCOUNT_COLUMNS ", ctid, xmin FROM collect.account"
-							   " WHERE practice_id = $1 AND patient_id = $2",
-							   2, key_types, CURSOR_OPT_GENERIC_PLAN);
 	single.lock = prepare_kept("SELECT " ACCOUNT_COLUMNS " FROM collect.account"
 							   " WHERE practice_id = $1 AND patient_id = $2 FOR UPDATE",
 							   2, key_types, CURSOR_OPT_GENERIC_PLAN);
@@ -225,12 +226,6 @@ prepare_plans(void)
 	single.write = prepare_kept(psprintf("UPDATE collect.account AS a SET %s"
 										 " WHERE practice_id = $1 AND patient_id = $2", write_set_list(false)),
 								N_WRITE_COLUMNS + 1, write_types, CURSOR_OPT_GENERIC_PLAN);
-	write_types[N_WRITE_COLUMNS + 1] = TIDOID;
-	write_types[N_WRITE_COLUMNS + 2] = XIDOID;
-	single.write_if_current = prepare_kept(psprintf("UPDATE collect.account AS a SET %s"
-													" WHERE ctid = $%d AND xmin = $%d AND practice_id = $1 AND patient_id = $2",
-													write_set_list(false), N_WRITE_COLUMNS + 2, N_WRITE_COLUMNS + 3),
-										   N_WRITE_COLUMNS + 3, write_types, CURSOR_OPT_GENERIC_PLAN);
 	plans_ready = true;
 }
 
@@ -290,53 +285,134 @@ settled_now(const AccountRow *r)
 }
 
 static TimestampTz
-ts_or_none(HeapTuple tup, TupleDesc desc, int col)
+ts_or_none(const Datum *v, const bool *nulls, int col)
 {
-	bool		isnull;
-	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
-
-	return isnull ? DT_NOBEGIN : DatumGetTimestampTz(d);
+	return nulls[col] ? DT_NOBEGIN : DatumGetTimestampTz(v[col]);
 }
 
-/* One locked account row (columns of ACCOUNT_COLUMNS) into *r */
-static void
-read_account_row(HeapTuple tup, TupleDesc desc, AccountRow *r)
+static Cents
+cents_or_zero(const Datum *v, const bool *nulls, int col)
 {
-	bool		isnull;
-	Datum		d;
+	return nulls[col] ? 0 : numeric_to_cents(v[col]);
+}
 
-	if (strcmp(SPI_getvalue(tup, desc, 1), r->patient_id) != 0)
+/* One locked account row (values of ACCOUNT_COLUMNS, in that order) into *r */
+static void
+read_account_row(const Datum *v, const bool *nulls, AccountRow *r)
+{
+	if (strcmp(TextDatumGetCString(v[0]), r->patient_id) != 0)
 		elog(ERROR, "account lock order does not match the ledger deltas");
-	r->old_balance = numeric_to_cents(SPI_getbinval(tup, desc, 2, &isnull));
-	r->old_charges_total = numeric_to_cents(SPI_getbinval(tup, desc, 3, &isnull));
-	d = SPI_getbinval(tup, desc, 4, &isnull);
-	r->old_has_due = !isnull;
-	r->old_due_since = isnull ? 0 : DatumGetDateADT(d);
-	r->state = SPI_getvalue(tup, desc, 5);
-	d = SPI_getbinval(tup, desc, 6, &isnull);
-	r->has_next_action = !isnull;
-	r->next_action_at = isnull ? 0 : DatumGetTimestampTz(d);
-	r->facts.responded = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
-	r->facts.failed_contacts = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
-	r->facts.doubt = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
-	r->facts.asked_for_plan = DatumGetBool(SPI_getbinval(tup, desc, 10, &isnull));
-	r->facts.returned_mail = DatumGetBool(SPI_getbinval(tup, desc, 11, &isnull));
-	d = SPI_getbinval(tup, desc, 12, &isnull);
-	r->has_anchor = !isnull;
-	r->anchor = isnull ? 0 : DatumGetDateADT(d);
-	r->cadence_step = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
-	r->last_posted_at = ts_or_none(tup, desc, 14);
-	r->last_charge_at = ts_or_none(tup, desc, 15);
-	r->last_payment_at = ts_or_none(tup, desc, 16);
-	d = SPI_getbinval(tup, desc, 17, &isnull);
-	r->last_payment = isnull ? 0 : numeric_to_cents(d);
-	d = SPI_getbinval(tup, desc, 18, &isnull);
-	r->fifo_from = isnull ? 0 : numeric_to_cents(d);
-	d = SPI_getbinval(tup, desc, 19, &isnull);
-	r->fifo_to = isnull ? 0 : numeric_to_cents(d);
+	r->old_balance = numeric_to_cents(v[1]);
+	r->old_charges_total = numeric_to_cents(v[2]);
+	r->old_has_due = !nulls[3];
+	r->old_due_since = nulls[3] ? 0 : DatumGetDateADT(v[3]);
+	r->state = TextDatumGetCString(v[4]);
+	r->has_next_action = !nulls[5];
+	r->next_action_at = nulls[5] ? 0 : DatumGetTimestampTz(v[5]);
+	r->facts.responded = DatumGetBool(v[6]);
+	r->facts.failed_contacts = DatumGetInt32(v[7]);
+	r->facts.doubt = DatumGetBool(v[8]);
+	r->facts.asked_for_plan = DatumGetBool(v[9]);
+	r->facts.returned_mail = DatumGetBool(v[10]);
+	r->has_anchor = !nulls[11];
+	r->anchor = nulls[11] ? 0 : DatumGetDateADT(v[11]);
+	r->cadence_step = DatumGetInt32(v[12]);
+	r->last_posted_at = ts_or_none(v, nulls, 13);
+	r->last_charge_at = ts_or_none(v, nulls, 14);
+	r->last_payment_at = ts_or_none(v, nulls, 15);
+	r->last_payment = cents_or_zero(v, nulls, 16);
+	r->fifo_from = cents_or_zero(v, nulls, 17);
+	r->fifo_to = cents_or_zero(v, nulls, 18);
 	/* what the KPI rollup files the statement's rows under */
 	r->delta->old_balance = r->old_balance;
-	strlcpy(r->delta->old_segment, SPI_getvalue(tup, desc, 20), ACCOUNT_SEGMENT_LEN);
+	text_to_cstring_buffer(DatumGetTextPP(v[19]), r->delta->old_segment, ACCOUNT_SEGMENT_LEN);
+}
+
+static void
+read_spi_account_row(HeapTuple tup, TupleDesc desc, AccountRow *r)
+{
+	Datum		v[N_ACCOUNT_COLUMNS];
+	bool		nulls[N_ACCOUNT_COLUMNS];
+
+	heap_deform_tuple(tup, desc, v, nulls);
+	read_account_row(v, nulls, r);
+}
+
+/* collect.account opened for direct writes, with its columns' numbers */
+typedef struct DirectAccounts
+{
+	DirectTable *t;
+	const AttrNumber *att;		/* READ_ATT, WRITE_ATT, UPDATED_AT_ATT */
+} DirectAccounts;
+
+/* the columns of ACCOUNT_COLUMNS; the 7th is read as IS NOT NULL */
+static const char *const read_columns[N_ACCOUNT_COLUMNS] = {
+	"patient_id", "balance", "charges_total", "due_since", "state", "next_action_at",
+	"last_response_at", "failed_contacts", "doubt", "asked_for_plan", "returned_mail",
+	"cadence_anchor", "cadence_step", "last_posted_at", "last_charge_at", "last_payment_at",
+	"last_payment_amount", "fifo_from", "fifo_to", "segment"
+};
+#define READ_RESPONDED 6
+#define READ_ATT(da, c) ((da)->att[(c)])
+#define WRITE_ATT(da, c) ((da)->att[N_ACCOUNT_COLUMNS + (c)])
+#define UPDATED_AT_ATT(da) ((da)->att[N_ACCOUNT_COLUMNS + N_WRITE_COLUMNS])
+
+static bool
+direct_accounts_open(DirectAccounts *da)
+{
+	static const char *names[N_ACCOUNT_COLUMNS + N_WRITE_COLUMNS + 1];
+	static DirectColumns columns = {lengthof(names), names};
+
+	if (names[0] == NULL)
+	{
+		for (int c = 0; c < N_ACCOUNT_COLUMNS; c++)
+			names[c] = read_columns[c];
+		for (int c = 0; c < N_WRITE_COLUMNS; c++)
+			names[N_ACCOUNT_COLUMNS + c] = write_columns[c].name;
+		names[N_ACCOUNT_COLUMNS + N_WRITE_COLUMNS] = "updated_at";
+	}
+	da->t = direct_open("account", &columns, &da->att);
+	return da->t != NULL;
+}
+
+/* The account direct_fetch found into *r */
+static void
+read_direct_account_row(DirectAccounts *da, AccountRow *r)
+{
+	Datum		v[N_ACCOUNT_COLUMNS];
+	bool		nulls[N_ACCOUNT_COLUMNS];
+
+	for (int c = 0; c < N_ACCOUNT_COLUMNS; c++)
+		v[c] = direct_value(da->t, READ_ATT(da, c), &nulls[c]);
+	v[READ_RESPONDED] = BoolGetDatum(!nulls[READ_RESPONDED]);
+	nulls[READ_RESPONDED] = false;
+	read_account_row(v, nulls, r);
+	ItemPointerCopy(direct_tid(da->t), &r->tid);
+}
+
+/*
+ * Write row i of cols (the SET list of the UPDATE statements) over the
+ * account direct_fetch found; false if that version is no longer current.
+ */
+static bool
+write_direct_account_row(DirectAccounts *da, Column *cols, int i)
+{
+	direct_begin(da->t);
+	for (int c = 1; c < N_WRITE_COLUMNS; c++)
+	{
+		Datum		value = cols[c].values[i];
+
+		if (write_columns[c].increment)
+		{
+			bool		isnull;
+			Datum		old = direct_value(da->t, WRITE_ATT(da, c), &isnull);
+
+			value = Int32GetDatum(DatumGetInt32(old) + DatumGetInt32(value));
+		}
+		direct_set(da->t, WRITE_ATT(da, c), value, cols[c].nulls[i]);
+	}
+	direct_set(da->t, UPDATED_AT_ATT(da), cols[11].values[i], cols[11].nulls[i]);
+	return direct_write(da->t);
 }
 
 /* Lock and read the touched accounts; false if some do not exist. */
@@ -351,41 +427,57 @@ lock_accounts(const UpkeepPlans *plans, Datum *args, AccountRow *rows, int n)
 		return false;
 	}
 	for (int i = 0; i < n; i++)
-		read_account_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &rows[i]);
+		read_spi_account_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &rows[i]);
 	SPI_freetuptable(SPI_tuptable);
 	return true;
 }
 
-/* A row version of an account: where it is and which transaction wrote it */
-typedef struct RowVersion
-{
-	ItemPointerData ctid;
-	TransactionId xmin;
-} RowVersion;
-
 /*
- * Read one account without a lock; false (and nothing read) if it does not
- * exist yet. *version is the row version read.
+ * Find the touched accounts without locking them, remembering where each
+ * is; true if some do not exist yet.
  */
 static bool
-read_one_account(Datum practice, AccountRow *r, RowVersion *version)
+find_direct_accounts(DirectAccounts *da, Datum practice, AccountRow *rows, int n)
 {
-	Datum		args[2] = {practice, CStringGetTextDatum(r->patient_id)};
-	bool		isnull;
+	bool		missing = false;
 
-	if (SPI_execute_plan(single.read, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "reading collect.account failed");
-	if (SPI_processed == 0)
+	for (int i = 0; i < n; i++)
 	{
-		SPI_freetuptable(SPI_tuptable);
-		return false;
+		Datum		key[2] = {practice, CStringGetTextDatum(rows[i].patient_id)};
+
+		if (direct_fetch(da->t, key, false))
+			ItemPointerCopy(direct_tid(da->t), &rows[i].tid);
+		else
+		{
+			ItemPointerSetInvalid(&rows[i].tid);
+			missing = true;
+		}
+		if ((i & 1023) == 1023)
+			CHECK_FOR_INTERRUPTS();
 	}
-	read_account_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, r);
-	ItemPointerCopy((ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-																N_ACCOUNT_COLUMNS + 1, &isnull)), &version->ctid);
-	version->xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-														N_ACCOUNT_COLUMNS + 2, &isnull));
-	SPI_freetuptable(SPI_tuptable);
+	return missing;
+}
+
+/*
+ * Lock and read the touched accounts directly, one by one in key order:
+ * where find_direct_accounts saw it if that version is still current,
+ * else found again by key. False if some do not exist.
+ */
+static bool
+lock_direct_accounts(DirectAccounts *da, Datum practice, AccountRow *rows, int n)
+{
+	CommandCounterIncrement();	/* see the accounts just created */
+	for (int i = 0; i < n; i++)
+	{
+		Datum		key[2] = {practice, CStringGetTextDatum(rows[i].patient_id)};
+
+		if (!(ItemPointerIsValid(&rows[i].tid) && direct_lock_tid(da->t, &rows[i].tid)) &&
+			!direct_fetch(da->t, key, true))
+			return false;
+		read_direct_account_row(da, &rows[i]);
+		if ((i & 1023) == 1023)
+			CHECK_FOR_INTERRUPTS();
+	}
 	return true;
 }
 
@@ -401,7 +493,7 @@ lock_one_account(Datum practice, TimestampTz created, AccountRow *r)
 			elog(ERROR, "locking collect.account failed");
 		if (SPI_processed == 1)
 		{
-			read_account_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, r);
+			read_spi_account_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, r);
 			SPI_freetuptable(SPI_tuptable);
 			return;
 		}
@@ -410,6 +502,62 @@ lock_one_account(Datum practice, TimestampTz created, AccountRow *r)
 			elog(ERROR, "creating a collect.account row failed");
 	}
 	elog(ERROR, "collect.account row vanished while locked");
+}
+
+static int
+compare_charges(const void *a, const void *b)
+{
+	const StatementCharge *x = a;
+	const StatementCharge *y = b;
+
+	if (x->posted_at != y->posted_at)
+		return x->posted_at < y->posted_at ? -1 : 1;
+	return x->entry_id < y->entry_id ? -1 : x->entry_id > y->entry_id;
+}
+
+/*
+ * First-in-first-out over charges in posting order, the first of them at
+ * running sum covered: the oldest one the credits applied do not pay off
+ * is due. None (owed through refunds or reversals alone): due from the
+ * latest posting.
+ */
+static void
+fifo_over(AccountRow *r, const StatementCharge *charges, int n, Cents covered, pg_tz *tz)
+{
+	Cents		credits_applied = r->charges_total - r->balance;
+
+	r->has_due = false;
+	for (int i = 0; i < n && !r->has_due; i++)
+	{
+		if (covered + charges[i].amount > credits_applied)
+		{
+			r->has_due = true;
+			r->due_since = local_date(charges[i].posted_at, tz);
+			r->fifo_from = covered;
+			r->fifo_to = covered + charges[i].amount;
+		}
+		covered += charges[i].amount;
+	}
+	if (!r->has_due)
+	{
+		r->has_due = true;
+		r->due_since = local_date(r->delta->last_posted_at, tz);
+		r->fifo_from = r->fifo_to = r->charges_total;
+	}
+}
+
+/*
+ * FIFO over the statement's own charges, when every older charge is paid
+ * (credits applied reach the charges before the statement) and all of them
+ * are posted after the older ones: what reading the ledger would find.
+ */
+static void
+fifo_statement_charges(AccountRow *r, pg_tz *tz)
+{
+	PatientDelta *d = r->delta;
+
+	qsort(d->charge_list, d->n_charges, sizeof(StatementCharge), compare_charges);
+	fifo_over(r, d->charge_list, d->n_charges, r->old_charges_total, tz);
 }
 
 /*
@@ -426,6 +574,19 @@ apply_delta(AccountRow *r, pg_tz *tz)
 	const PatientDelta *d = r->delta;
 	bool		in_order = d->n_charges == 0 || r->last_charge_at == DT_NOBEGIN ||
 		d->first_charge_at >= r->last_charge_at;
+	/* every new charge strictly after every older one (no tie to break by entry_id) */
+	bool		after_older = d->n_charges > 0 &&
+		(r->last_charge_at == DT_NOBEGIN || d->first_charge_at > r->last_charge_at);
+
+	/*
+	 * Every new charge (back-dated or not) posted after the oldest unpaid
+	 * one, whose local date is due_since: then the charges before that one
+	 * are unchanged, and so is its span. Two days of margin, because a
+	 * practice that changed time zone computed due_since in the old one
+	 * (local dates of one moment differ by at most two days across zones).
+	 */
+	bool		after_oldest_unpaid = in_order ||
+		(r->old_has_due && local_date(d->first_charge_at, tz) > r->old_due_since + 2);
 	Cents		credits_applied;
 
 	r->balance = r->old_balance + d->balance_delta;
@@ -446,9 +607,15 @@ apply_delta(AccountRow *r, pg_tz *tz)
 		r->fifo_from = r->old_charges_total;
 		r->fifo_to = r->charges_total;
 	}
-	else if (!(in_order && r->old_has_due &&
+	else if (!(after_oldest_unpaid && r->old_has_due &&
 			   credits_applied >= r->fifo_from && credits_applied < r->fifo_to))
-		r->needs_fifo = true;
+	{
+		/* among the statement's own charges if every older one is paid, else from the ledger */
+		if (after_older && (credits_applied >= r->old_charges_total || r->old_charges_total == 0))
+			fifo_statement_charges(r, tz);
+		else
+			r->needs_fifo = true;
+	}
 
 	r->last_posted_at = Max(r->last_posted_at, d->last_posted_at);
 	if (d->last_charge_at != DT_NOBEGIN)
@@ -468,17 +635,16 @@ static void
 apply_charges(AccountRow *rows, int n, pg_tz *tz)
 {
 	TupleDesc	desc = SPI_tuptable->tupdesc;
+	StatementCharge *charges = palloc(sizeof(StatementCharge) * Max(SPI_processed, 1));
 	uint64		i = 0;
 
 	for (int row = 0; row < n; row++)
 	{
 		AccountRow *r = &rows[row];
-		Cents		credits_applied = r->charges_total - r->balance;
-		Cents		covered = 0;
+		int			k = 0;
 
 		if (!r->needs_fifo)
 			continue;
-		r->has_due = false;
 		for (; i < SPI_processed; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];
@@ -486,29 +652,72 @@ apply_charges(AccountRow *rows, int n, pg_tz *tz)
 
 			if (strcmp(SPI_getvalue(tup, desc, 1), r->patient_id) != 0)
 				break;
-			if (!r->has_due)
-			{
-				Cents		amount = numeric_to_cents(SPI_getbinval(tup, desc, 3, &isnull));
-
-				if (covered + amount > credits_applied)
-				{
-					r->has_due = true;
-					r->due_since = local_date(DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull)), tz);
-					r->fifo_from = covered;
-					r->fifo_to = covered + amount;
-				}
-				covered += amount;
-			}
+			charges[k].posted_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
+			charges[k++].amount = numeric_to_cents(SPI_getbinval(tup, desc, 3, &isnull));
 		}
-		if (!r->has_due && r->balance > 0)
-		{
-			/* owed through refunds or reversals alone: due from the latest posting */
-			r->has_due = true;
-			r->due_since = local_date(r->delta->last_posted_at, tz);
-			r->fifo_from = r->fifo_to = r->charges_total;
-		}
+		fifo_over(r, charges, k, 0, tz);
 	}
+	pfree(charges);
 	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * The same, reading each patient's charges through the ledger's
+ * (practice_id, patient_id, posted_at) index: no sort of every row read,
+ * no copy into SPI. False if direct reads are not possible.
+ */
+static bool
+apply_charges_direct(Datum practice, AccountRow *rows, int n, pg_tz *tz)
+{
+	DirectScan *scan = direct_scan_open("ledger", "ledger_patient_idx", 2);
+	AttrNumber	entry_att,
+				kind_att,
+				amount_att,
+				posted_att;
+	int			cap = 16;
+	StatementCharge *charges;
+
+	if (scan == NULL)
+		return false;
+	entry_att = direct_scan_column(scan, "entry_id");
+	kind_att = direct_scan_column(scan, "kind");
+	amount_att = direct_scan_column(scan, "amount");
+	posted_att = direct_scan_column(scan, "posted_at");
+	charges = palloc(sizeof(StatementCharge) * cap);
+	for (int row = 0; row < n; row++)
+	{
+		AccountRow *r = &rows[row];
+		Datum		key[2] = {practice, CStringGetTextDatum(r->patient_id)};
+		TupleTableSlot *slot;
+		int			k = 0;
+
+		if (!r->needs_fifo)
+			continue;
+		direct_scan_begin(scan, key);
+		while ((slot = direct_scan_next(scan)) != NULL)
+		{
+			bool		isnull;
+			text	   *kind = DatumGetTextPP(slot_getattr(slot, kind_att, &isnull));
+
+			if (VARSIZE_ANY_EXHDR(kind) != 6 || memcmp(VARDATA_ANY(kind), "charge", 6) != 0)
+				continue;
+			if (k == cap)
+			{
+				cap *= 2;
+				charges = repalloc(charges, sizeof(StatementCharge) * cap);
+			}
+			charges[k].entry_id = DatumGetInt64(slot_getattr(slot, entry_att, &isnull));
+			charges[k].posted_at = DatumGetTimestampTz(slot_getattr(slot, posted_att, &isnull));
+			charges[k++].amount = numeric_to_cents(slot_getattr(slot, amount_att, &isnull));
+		}
+		qsort(charges, k, sizeof(StatementCharge), compare_charges);
+		fifo_over(r, charges, k, 0, tz);
+		if ((row & 255) == 255)
+			CHECK_FOR_INTERRUPTS();
+	}
+	pfree(charges);
+	direct_scan_close(scan);
+	return true;
 }
 
 /* State, aging, segment and next action after the posting */
@@ -590,14 +799,15 @@ derive_and_collect(AccountRow *r, pg_tz *tz, Column *cols, int i)
 
 /*
  * Compute the new state of the accounts read into rows (one practice, key
- * order) and write them. With a version (one account read without a lock),
- * write only if that row version is still current; false if it was not
- * and nothing was written.
+ * order) and write them. With da, write them directly over the versions
+ * read: for one account read without a lock, only if that version is
+ * still current (false if it was not and nothing was written); several
+ * accounts are locked.
  */
 static bool
-compute_and_write(Datum practice, AccountRow *rows, int n, pg_tz *tz, const RowVersion *version)
+compute_and_write(Datum practice, AccountRow *rows, int n, pg_tz *tz, DirectAccounts *da)
 {
-	Datum		args[N_WRITE_COLUMNS + 3];
+	Datum		args[N_WRITE_COLUMNS + 1];
 	Column		cols[N_WRITE_COLUMNS];
 	bool		any_fifo = false;
 
@@ -607,7 +817,7 @@ compute_and_write(Datum practice, AccountRow *rows, int n, pg_tz *tz, const RowV
 		any_fifo |= rows[i].needs_fifo;
 		rows[i].delta->new_balance = rows[i].balance;
 	}
-	if (any_fifo)
+	if (any_fifo && !(da != NULL && apply_charges_direct(practice, rows, n, tz)))
 	{
 		Datum		fifo_args[2] = {practice, n == 1 ? CStringGetTextDatum(rows[0].patient_id)
 		: patient_ids_array(rows, n, needs_fifo)};
@@ -625,10 +835,28 @@ compute_and_write(Datum practice, AccountRow *rows, int n, pg_tz *tz, const RowV
 		if ((i & 1023) == 1023)
 			CHECK_FOR_INTERRUPTS();
 	}
+	if (da != NULL)
+	{
+		for (int i = 0; i < n; i++)
+		{
+			if (n > 1)
+				direct_fetch_tid(da->t, &rows[i].tid);
+			if (!write_direct_account_row(da, cols, i))
+			{
+				if (n == 1)
+					return false;
+				elog(ERROR, "collect.account row changed while locked");
+			}
+			if ((i & 1023) == 1023)
+				CHECK_FOR_INTERRUPTS();
+		}
+		CommandCounterIncrement();
+		return true;
+	}
 	args[0] = practice;
 	if (n == 1)
 	{
-		char		nulls[N_WRITE_COLUMNS + 3];
+		char		nulls[N_WRITE_COLUMNS + 1];
 
 		nulls[0] = ' ';
 		for (int c = 0; c < N_WRITE_COLUMNS; c++)
@@ -636,18 +864,7 @@ compute_and_write(Datum practice, AccountRow *rows, int n, pg_tz *tz, const RowV
 			args[c + 1] = cols[c].values[0];
 			nulls[c + 1] = cols[c].nulls[0] ? 'n' : ' ';
 		}
-		if (version != NULL)
-		{
-			args[N_WRITE_COLUMNS + 1] = PointerGetDatum(&version->ctid);
-			args[N_WRITE_COLUMNS + 2] = TransactionIdGetDatum(version->xmin);
-		}
-		nulls[N_WRITE_COLUMNS + 1] = nulls[N_WRITE_COLUMNS + 2] = ' ';
-		if (SPI_execute_plan(version != NULL ? single.write_if_current : single.write,
-							 args, nulls, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "writing collect.account failed");
-		if (SPI_processed == 0 && version != NULL)
-			return false;
-		if (SPI_processed != 1)
+		if (SPI_execute_plan(single.write, args, nulls, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
 			elog(ERROR, "writing collect.account failed");
 	}
 	else
@@ -673,6 +890,8 @@ account_upkeep(PatientDelta **deltas, int n, pg_tz *tz)
 	Datum		practice = PointerGetDatum(cstring_to_text_with_len(deltas[0]->key, sep - deltas[0]->key));
 	AccountRow *rows = palloc0(sizeof(AccountRow) * n);
 	Datum		args[3];
+	DirectAccounts da;
+	bool		direct;
 	bool		any_settled = false,
 				any_reopens = false;
 
@@ -684,15 +903,24 @@ account_upkeep(PatientDelta **deltas, int n, pg_tz *tz)
 	}
 
 	args[0] = practice;
-	args[1] = patient_ids_array(rows, n, NULL);
+	args[1] = n == 1 ? (Datum) 0 : patient_ids_array(rows, n, NULL);
 	args[2] = TimestampTzGetDatum(deltas[0]->last_posted_at);
+	direct = direct_accounts_open(&da);
 	if (n == 1)
 	{
-		RowVersion	version;
+		Datum		key[2] = {practice, CStringGetTextDatum(rows[0].patient_id)};
+		bool		written = false;
 
-		/* without a lock first; again under the lock if another posting came between */
-		if (!read_one_account(practice, &rows[0], &version) ||
-			!compute_and_write(practice, rows, 1, tz, &version))
+		/*
+		 * Without a lock first; again under the lock (through SQL, which
+		 * also creates a new account) if another posting came between.
+		 */
+		if (direct && direct_fetch(da.t, key, false))
+		{
+			read_direct_account_row(&da, &rows[0]);
+			written = compute_and_write(practice, rows, 1, tz, &da);
+		}
+		if (!written)
 		{
 			lock_one_account(practice, deltas[0]->last_posted_at, &rows[0]);
 			compute_and_write(practice, rows, 1, tz, NULL);
@@ -710,18 +938,27 @@ account_upkeep(PatientDelta **deltas, int n, pg_tz *tz)
 		 * rows another statement had just created, and two such
 		 * statements deadlock. Created first, then locked in key order,
 		 * no wait can close a cycle. A plain read (no lock) tells whether
-		 * any is missing, so the common case skips the INSERT.
+		 * any is missing, so the common case skips the INSERT; read
+		 * directly, it also tells where each account is, so the lock needs
+		 * no second index search.
 		 */
-		if (SPI_execute_plan(bulk.count, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "counting collect.account rows failed");
-		missing = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) < n;
-		SPI_freetuptable(SPI_tuptable);
+		if (direct)
+			missing = find_direct_accounts(&da, practice, rows, n);
+		else
+		{
+			if (SPI_execute_plan(bulk.count, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+				elog(ERROR, "counting collect.account rows failed");
+			missing = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) < n;
+			SPI_freetuptable(SPI_tuptable);
+		}
 		if (missing && SPI_execute_plan(bulk.create, args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "creating collect.account rows failed");
-		if (!lock_accounts(&bulk, args, rows, n))
+		if (!(direct ? lock_direct_accounts(&da, practice, rows, n) : lock_accounts(&bulk, args, rows, n)))
 			elog(ERROR, "collect.account rows vanished while locked");
-		compute_and_write(practice, rows, n, tz, NULL);
+		compute_and_write(practice, rows, n, tz, direct ? &da : NULL);
 	}
+	if (direct)
+		direct_close(da.t);
 
 	for (int i = 0; i < n; i++)
 	{

@@ -22,6 +22,14 @@ typedef enum LedgerKind
 	LEDGER_WRITE_OFF, LEDGER_KINDS
 } LedgerKind;
 
+/* one charge row of the statement */
+typedef struct StatementCharge
+{
+	TimestampTz posted_at;
+	int64		entry_id;
+	Cents		amount;
+} StatementCharge;
+
 /* one patient's rows of one practice-local day, summed by kind */
 typedef struct LedgerDay
 {
@@ -48,6 +56,8 @@ typedef struct PatientDelta
 	int			n_days,
 				cap_days;
 	LedgerDay  *days;
+	StatementCharge *charge_list;	/* n_charges of them, in the order read */
+	int			cap_charges;
 	/* the account before and after the statement (account_upkeep.c) */
 	Cents		old_balance;
 	char		old_segment[ACCOUNT_SEGMENT_LEN];

@@ -37,6 +37,7 @@ typedef struct LedgerColumns
 	Oid			relid;
 	Oid			external_index;	/* UNIQUE (practice_id, external_id) */
 	AttrNumber	practice,
+				entry,
 				patient,
 				external,
 				kind,
@@ -82,6 +83,7 @@ ledger_columns(Relation rel)
 		return c;
 
 	c->practice = column_number(desc, "practice_id");
+	c->entry = column_number(desc, "entry_id");
 	c->patient = column_number(desc, "patient_id");
 	c->external = column_number(desc, "external_id");
 	c->kind = column_number(desc, "kind");
@@ -362,6 +364,15 @@ add_row(HTAB *deltas, TupleTableSlot *slot, const LedgerColumns *c)
 	patient_day(d, day)->sums[kind] += amount;
 	if (kind == LEDGER_CHARGE)
 	{
+		if (d->n_charges == d->cap_charges)
+		{
+			d->cap_charges = d->cap_charges == 0 ? 4 : d->cap_charges * 2;
+			d->charge_list = d->charge_list == NULL ? palloc(sizeof(StatementCharge) * d->cap_charges)
+				: repalloc(d->charge_list, sizeof(StatementCharge) * d->cap_charges);
+		}
+		d->charge_list[d->n_charges].posted_at = posted;
+		d->charge_list[d->n_charges].entry_id = DatumGetInt64(slot->tts_values[c->entry - 1]);
+		d->charge_list[d->n_charges].amount = amount;
 		d->charges += amount;
 		d->n_charges++;
 		d->first_charge_at = Min(d->first_charge_at, posted);

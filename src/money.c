@@ -4,6 +4,8 @@
  */
 #include "collect.h"
 
+#include "utils/numeric.h"
+
 /* numeric(12,2) -> cents, exact (rounds half away from zero past 2 places) */
 Cents
 numeric_to_cents(Datum numeric)
@@ -15,11 +17,11 @@ numeric_to_cents(Datum numeric)
 	return DatumGetInt64(DirectFunctionCall1(numeric_int8, rounded));
 }
 
+/* cents -> numeric with two decimals (the value numeric_in gives for "d.cc"), without text */
 Datum
 cents_to_numeric(Cents cents)
 {
-	return DirectFunctionCall3(numeric_in, CStringGetDatum(cents_to_cstring(cents)),
-							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	return NumericGetDatum(int64_div_fast_to_numeric(cents, 2));
 }
 
 char *

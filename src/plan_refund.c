@@ -9,6 +9,9 @@
  */
 #include "collect.h"
 
+#include "catalog/namespace.h"
+#include "utils/lsyscache.h"
+
 #include "outreach.h"
 #include "plan.h"
 #include "plan_internal.h"
@@ -26,6 +29,19 @@ sweep_slot(const Policy *policy, TimestampTz as_of, pg_tz *tz)
 	if (slot > as_of)
 		slot = plan_local_time(slot_date - (daily ? 1 : 7), REFUND_SWEEP_HOUR, tz);
 	return slot;
+}
+
+/*
+ * The test for a credit balance: 0.2 indexes the stored flag in_credit
+ * (balance < 0, 30_plans.sql); a 0.1 database, which this library serves
+ * until it is updated, has only balance.
+ */
+static const char *
+credit_test(void)
+{
+	Oid			account = get_relname_relid("account", get_namespace_oid("collect", false));
+
+	return get_attnum(account, "in_credit") != InvalidAttrNumber ? "a.in_credit" : "a.balance < 0";
 }
 
 /* Sweep one practice; returns the actions taken (transfers and tasks) */
@@ -48,9 +64,9 @@ sweep_practice(const char *practice_id, const Policy *policy, pg_tz *tz, Timesta
 																DateADTGetDatum(local_date(slot, tz))));
 
 	SPI_connect();
-	plan_exec(plan_prepare(&credits, "SELECT a.patient_id, COALESCE(p.guarantor_id, p.patient_id), -a.balance"
-						   " FROM collect.account a JOIN collect.patient p USING (practice_id, patient_id)"
-						   " WHERE a.practice_id = $1 AND a.balance < 0 ORDER BY a.patient_id", 1, t1),
+	plan_exec(plan_prepare(&credits, psprintf("SELECT a.patient_id, COALESCE(p.guarantor_id, p.patient_id), -a.balance"
+											  " FROM collect.account a JOIN collect.patient p USING (practice_id, patient_id)"
+											  " WHERE a.practice_id = $1 AND %s ORDER BY a.patient_id", credit_test()), 1, t1),
 			  a1, NULL, true, 0);
 	n = (int) SPI_processed;
 	patient = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
@@ -151,10 +167,11 @@ plan_refund_sweep(TimestampTz as_of)
 	int64		actions = 0;
 
 	SPI_connect();
-	plan_exec(plan_prepare(&q, "SELECT pr.practice_id, pr.timezone, r.last_run_at FROM collect.practice pr"
-						   " LEFT JOIN collect.refund_sweep_run r ON r.practice_id = pr.practice_id"
-						   " WHERE EXISTS (SELECT 1 FROM collect.account a WHERE a.practice_id = pr.practice_id"
-						   "               AND a.balance < 0) ORDER BY pr.practice_id", 0, NULL), NULL, NULL, true, 0);
+	plan_exec(plan_prepare(&q, psprintf("SELECT pr.practice_id, pr.timezone, r.last_run_at FROM collect.practice pr"
+										" LEFT JOIN collect.refund_sweep_run r ON r.practice_id = pr.practice_id"
+										" WHERE EXISTS (SELECT 1 FROM collect.account a WHERE a.practice_id = pr.practice_id"
+										"               AND %s) ORDER BY pr.practice_id", credit_test()), 0, NULL),
+			  NULL, NULL, true, 0);
 	n = (int) SPI_processed;
 	practice = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
 	tzname = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
