@@ -175,10 +175,9 @@ static void
 kpi_direct_add_int(DirectKpi *dk, AttrNumber att, int add)
 {
 	bool		isnull;
-	Datum		old = direct_value(dk->t, att, &isnull);
 
 	if (add != 0)
-		direct_set(dk->t, att, Int32GetDatum(DatumGetInt32(old) + add), false);
+		direct_set(dk->t, att, Int32GetDatum(DatumGetInt32(direct_value(dk->t, att, &isnull)) + add), false);
 }
 
 /* Add the row to its existing kpi_daily row (key: args[0..3]); false if there is none. */
@@ -193,11 +192,12 @@ kpi_add_direct(DirectKpi *dk, const KpiRow *row, const Datum *key)
 		for (int k = 0; k < LEDGER_KINDS; k++)
 		{
 			bool		isnull;
-			Datum		old = direct_value(dk->t, dk->att[k], &isnull);
 
+			/* a posting touches one or two of the six sums: read only those */
 			if (row->sums[k] != 0)
 				direct_set(dk->t, dk->att[k],
-						   DirectFunctionCall2(numeric_add, old, cents_to_numeric(row->sums[k])), false);
+						   DirectFunctionCall2(numeric_add, direct_value(dk->t, dk->att[k], &isnull),
+											   cents_to_numeric(row->sums[k])), false);
 		}
 		kpi_direct_add_int(dk, dk->att[KPI_RESOLVED], row->resolved);
 		kpi_direct_add_int(dk, dk->att[KPI_NO_TOUCH], row->no_touch);
